@@ -1,0 +1,422 @@
+/* http.c — libmicrohttpd glue: accepts requests, collects bodies within limits, routes them to
+ * services by path prefix, renders responses with the request id, and logs one line each. */
+#include "core/http.h"
+#include "core/router.h"
+#include "core/log.h"
+#include "core/util.h"
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MAX_BODY (1024 * 1024)
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_service *const *services;
+	int nservices;
+	bool tls;
+	char *tls_cert, *tls_key;
+};
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	struct stat st;
+	if (fstat(fileno(f), &st) || st.st_size > 1 << 20) {
+		fclose(f);
+		return NULL;
+	}
+	char *buf = xmalloc((size_t)st.st_size + 1);
+	size_t n = fread(buf, 1, (size_t)st.st_size, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static const struct http_service *find_service(struct http_server *s, const char *url, const char **sub)
+{
+	const struct http_service *best = NULL;
+	size_t bestlen = 0;
+	for (int i = 0; i < s->nservices; i++) {
+		const char *p = s->services[i]->prefix;
+		size_t n = strlen(p);
+		if (!strncmp(url, p, n) && (url[n] == 0 || url[n] == '/') && n >= bestlen) {
+			best = s->services[i];
+			bestlen = n;
+		}
+	}
+	if (best)
+		*sub = url + bestlen;
+	return best;
+}
+
+static void render_plain_error(struct http_req *r)
+{
+	int st = err_status(r->err);
+	json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", st, "title", err_title(st),
+			      "message", r->errmsg);
+	http_reply_json(r, st, j);
+}
+
+static void dispatch(struct http_server *s, struct http_req *r)
+{
+	const struct http_service *svc = r->svc;
+	int rc;
+	if (!svc) {
+		rc = http_error(r, ERR_NOTFOUND, "The resource could not be found.");
+		goto fail;
+	}
+	if (r->body_too_big) {
+		rc = http_error(r, ERR_TOOBIG, "Request is too large.");
+		goto fail;
+	}
+	bool known;
+	r->route = router_match(svc->routes, r, r->method, r->subpath, &known);
+	if (!r->route) {
+		rc = known ? http_error(r, ERR_METHOD, "The method is not allowed for the requested URL.")
+			   : http_error(r, ERR_NOTFOUND, "The resource could not be found.");
+		goto fail;
+	}
+	if (svc->before && (rc = svc->before(r)) < 0)
+		goto fail;
+	rc = r->route->handler(r);
+	if (rc < 0)
+		goto fail;
+	if (!r->status)
+		http_reply_empty(r, 204);
+	return;
+fail:
+	if (r->err == 0) {
+		r->err = rc;
+		if (!r->errmsg[0])
+			snprintf(r->errmsg, sizeof r->errmsg, "%s", err_title(err_status(rc)));
+	}
+	if (r->resp_json) {
+		json_decref(r->resp_json);
+		r->resp_json = NULL;
+	}
+	r->nresp_headers = 0;
+	if (svc && svc->render_error)
+		svc->render_error(r);
+	else
+		render_plain_error(r);
+	(void)s;
+}
+
+static enum MHD_Result send_response(struct http_req *r)
+{
+	char *dumped = NULL;
+	const char *body = r->resp_body ? r->resp_body : "";
+	size_t len = r->resp_body ? r->resp_len : 0;
+	const char *type = r->resp_type;
+	if (r->resp_json) {
+		dumped = json_dumps(r->resp_json, JSON_COMPACT);
+		body = dumped ? dumped : "{}";
+		len = strlen(body);
+		type = "application/json";
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body,
+								 MHD_RESPMEM_MUST_COPY);
+	free(dumped);
+	if (!resp)
+		return MHD_NO;
+	if (type && len)
+		MHD_add_response_header(resp, "Content-Type", type);
+	else if (type && r->resp_json)
+		MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "x-openstack-request-id", r->request_id);
+	for (int i = 0; i < r->nresp_headers; i++)
+		MHD_add_response_header(resp, r->resp_headers[i].name, r->resp_headers[i].value);
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+	if (!r) {
+		struct arena *a = arena_new();
+		r = arena_alloc(a, sizeof *r);
+		r->arena = a;
+		r->conn = conn;
+		r->method = arena_strdup(a, method);
+		r->path = arena_strdup(a, url);
+		r->head = !strcmp(method, "HEAD");
+		char uuid[37];
+		uuid_dashed(uuid);
+		snprintf(r->request_id, sizeof r->request_id, "req-%s", uuid);
+		const char *sub = "";
+		r->svc = find_service(s, url, &sub);
+		r->subpath = r->svc ? r->path + (sub - url) : r->path;
+		const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+		r->base_url = arena_printf(a, "%s://%s", s->tls ? "https" : "http", host ? host : "localhost");
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t max = r->svc && r->svc->max_body ? r->svc->max_body : DEFAULT_MAX_BODY;
+		if (!r->body_too_big) {
+			if (r->body_len + *upload_size > max) {
+				r->body_too_big = true;
+			} else {
+				/* grow geometrically inside the arena */
+				char *nb = arena_alloc(r->arena, r->body_len + *upload_size + 1);
+				if (r->body_len)
+					memcpy(nb, r->body, r->body_len);
+				memcpy(nb + r->body_len, upload, *upload_size);
+				r->body = nb;
+				r->body_len += *upload_size;
+				r->body[r->body_len] = 0;
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	(void)version;
+	log_set_request_id(r->request_id);
+	int64_t t0 = time_now_us();
+	dispatch(s, r);
+	enum MHD_Result ret = send_response(r);
+	if (r->svc && r->svc->after)
+		r->svc->after(r);
+	log_info("%s %s %d %.1fms", r->method, r->path, r->status, (double)(time_now_us() - t0) / 1000.0);
+	log_set_request_id(NULL);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *r = *con_cls;
+	(void)cls; (void)conn; (void)toe;
+	if (!r)
+		return;
+	if (r->resp_json)
+		json_decref(r->resp_json);
+	arena_free(r->arena);
+	*con_cls = NULL;
+}
+
+static int parse_bind(const char *bind, struct sockaddr_in *sa)
+{
+	const char *colon = strrchr(bind, ':');
+	if (!colon)
+		return -1;
+	char host[64];
+	size_t hl = (size_t)(colon - bind);
+	if (hl >= sizeof host)
+		return -1;
+	memcpy(host, bind, hl);
+	host[hl] = 0;
+	int64_t port;
+	if (parse_int64(colon + 1, 0, 65535, &port))
+		return -1;
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (!*host || !strcmp(host, "*"))
+		sa->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (!strcmp(host, "localhost"))
+		sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return -1;
+	return 0;
+}
+
+int http_server_start(const struct http_config *cfg, struct http_service *const *services,
+		      int nservices, struct http_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	if (parse_bind(cfg->bind, &sa)) {
+		snprintf(err, errlen, "bad bind address '%s' (want HOST:PORT)", cfg->bind);
+		return -1;
+	}
+	struct http_server *s = xcalloc(1, sizeof *s);
+	s->services = services;
+	s->nservices = nservices;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (cfg->tls_cert_file && *cfg->tls_cert_file) {
+		s->tls_cert = read_file(cfg->tls_cert_file);
+		s->tls_key = read_file(cfg->tls_key_file ? cfg->tls_key_file : "");
+		if (!s->tls_cert || !s->tls_key) {
+			snprintf(err, errlen, "cannot read TLS certificate or key file");
+			free(s->tls_cert);
+			free(s->tls_key);
+			free(s);
+			return -1;
+		}
+		s->tls = true;
+		flags |= MHD_USE_TLS;
+	}
+	unsigned threads = cfg->threads ? cfg->threads : 8;
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, &sa },
+		{ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, 4096, NULL },
+		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+		{ s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert },
+		{ s->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!s->daemon) {
+		snprintf(err, errlen, "cannot listen on %s (address in use, or TLS setup failed)", cfg->bind);
+		free(s->tls_cert);
+		free(s->tls_key);
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	return i ? i->port : 0;
+}
+
+void http_server_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s);
+}
+
+/* --- helpers --- */
+
+const char *http_header(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool http_query_present(struct http_req *r, const char *name)
+{
+	const char *v = NULL;
+	return MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name),
+					     &v, NULL) == MHD_YES;
+}
+
+struct qeach { int (*fn)(void *, const char *, const char *); void *ctx; int rc; };
+
+static enum MHD_Result qeach_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qeach *q = cls;
+	(void)kind;
+	q->rc = q->fn(q->ctx, key, value);
+	return q->rc ? MHD_NO : MHD_YES;
+}
+
+int http_query_each(struct http_req *r, int (*fn)(void *, const char *, const char *), void *ctx)
+{
+	struct qeach q = { fn, ctx, 0 };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qeach_cb, &q);
+	return q.rc;
+}
+
+const char *http_param(struct http_req *r, const char *name)
+{
+	for (int i = 0; i < r->nparams; i++)
+		if (!strcmp(r->param_names[i], name))
+			return r->params[i];
+	return NULL;
+}
+
+void json_decref_void(void *j)
+{
+	json_decref(j);
+}
+
+json_t *http_body_json(struct http_req *r)
+{
+	if (r->body_json)
+		return r->body_json;
+	if (!r->body_len) {
+		http_error(r, ERR_BADREQ, "The request body is empty; a JSON object was expected.");
+		return NULL;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		http_error(r, ERR_BADREQ, "Malformed JSON in request body: %s", je.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		http_error(r, ERR_BADREQ, "The request body must be a JSON object.");
+		return NULL;
+	}
+	/* Keep it alive exactly as long as the request. */
+	arena_defer(r->arena, json_decref_void, j);
+	r->body_json = j;
+	return j;
+}
+
+int http_error(struct http_req *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+	va_end(ap);
+	r->err = code;
+	return code;
+}
+
+int http_reply_json(struct http_req *r, int status, json_t *body)
+{
+	if (r->resp_json)
+		json_decref(r->resp_json);
+	r->status = status;
+	r->resp_json = body;
+	return 0;
+}
+
+int http_reply_text(struct http_req *r, int status, const char *type, const char *body, size_t len)
+{
+	r->status = status;
+	r->resp_body = arena_strndup(r->arena, body, len);
+	r->resp_len = len;
+	r->resp_type = type;
+	return 0;
+}
+
+int http_reply_empty(struct http_req *r, int status)
+{
+	r->status = status;
+	r->resp_body = NULL;
+	r->resp_len = 0;
+	return 0;
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+	if (r->nresp_headers == HTTP_MAX_RESP_HEADERS)
+		return;
+	r->resp_headers[r->nresp_headers].name = arena_strdup(r->arena, name);
+	r->resp_headers[r->nresp_headers].value = arena_strdup(r->arena, value);
+	r->nresp_headers++;
+}

@@ -1,0 +1,27 @@
+/* router.h — per-service route tables as plain data, and the matcher.
+ * A pattern is a path with {name} segments: "/v3/users/{user_id}/groups". */
+#ifndef CORE_ROUTER_H
+#define CORE_ROUTER_H
+#include <stdbool.h>
+
+struct http_req;
+typedef int (*route_handler)(struct http_req *r);
+
+enum route_flags {
+	ROUTE_PUBLIC = 1,     /* no token needed (version discovery, POST /auth/tokens) */
+};
+
+struct route {
+	const char *method;       /* "GET", "POST", ...; NULL ends the table */
+	const char *pattern;
+	route_handler handler;
+	const char *policy;       /* policy rule name checked before the handler, or NULL */
+	unsigned flags;
+};
+
+/* The route for method+path, filling r->params. Returns NULL when nothing matches; then
+ * *path_known says whether some other method matches the path (405 rather than 404). */
+const struct route *router_match(const struct route *table, struct http_req *r,
+				 const char *method, const char *path, bool *path_known);
+
+#endif

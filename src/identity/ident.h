@@ -1,0 +1,162 @@
+/* ident.h — internals shared by the identity service's files: the service state, the
+ * per-request helpers (database, transactions, policy, links, input validation), and the
+ * cross-family lookups. Not for use outside src/identity. */
+#ifndef IDENTITY_IDENT_H
+#define IDENTITY_IDENT_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "auth/auth.h"
+#include "auth/policy.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "core/fernet.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/router.h"
+#include "core/util.h"
+#include "identity/identity.h"
+
+#define IDENT_PREFIX "/identity"
+#define IDENT_DEFAULT_DOMAIN "default"
+#define IDENT_NAME_MAX 255
+#define IDENT_ID_MAX 64
+
+struct token_cache;
+
+struct identity {
+	struct db *db;
+	struct policy *policy;
+	pthread_rwlock_t keys_lock;
+	struct fernet_keys *keys;
+	struct fernet_keys *cred_keys;    /* encrypts credential blobs at rest */
+	struct token_cache *cache;
+	atomic_uint_fast64_t generation;  /* bumped by every committed identity write */
+	struct http_service service;
+};
+
+/* Per-request state (r->svc_data). */
+struct ident_req {
+	struct identity *id;
+	struct db_conn *conn;             /* checked out lazily by ident_db() */
+};
+
+/* The service state of a request. */
+struct identity *ident(struct http_req *r);
+/* The request's database connection (checked out on first use, returned after the response). */
+struct db_conn *ident_db(struct http_req *r);
+/* Opens the request's write transaction. */
+int ident_begin(struct http_req *r);
+/* Commits it and invalidates every cache derived from identity data. Returns 0 or an error
+ * recorded in r. */
+int ident_commit(struct http_req *r);
+/* Rolls back if a transaction is open (also done automatically at the end of the request). */
+void ident_rollback(struct http_req *r);
+/* Bumps the generation (after a write done outside ident_commit). */
+void ident_invalidate(struct identity *id);
+
+/* Checks policy rule for the caller against target (borrowed, may be NULL): 0 or ERR_FORBIDDEN
+ * recorded as Keystone words it. */
+int ident_enforce(struct http_req *r, const char *rule, const json_t *target);
+/* Builds a flat policy target: pairs of key, value strings, NULL-terminated. New reference. */
+json_t *ident_target(const char *key, ...);
+
+/* Absolute URL of an identity path: ident_url(r, "/v3/users/%s", id). Arena string. */
+char *ident_url(struct http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* {"self": url} for a resource. New reference. */
+json_t *ident_links(struct http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Replies 200 with {key: array, "links": {"self", "previous": null, "next": null}}, truncating
+ * to [identity] list_limit and adding "truncated": true when it does. Steals array. */
+int ident_reply_list(struct http_req *r, const char *key, json_t *array);
+/* Replies status with {key: obj}. Steals obj. */
+int ident_reply_one(struct http_req *r, int status, const char *key, json_t *obj);
+
+/* Request body helpers. ident_body returns the object under key ({"user": {...}}) or NULL with
+ * a 400 recorded. */
+json_t *ident_body(struct http_req *r, const char *key);
+/* A string field: required or optional (absent leaves *out NULL; JSON null is allowed when
+ * nullable), 1..maxlen characters (0 allowed when allow_empty). 0 or ERR_BADREQ recorded
+ * with Keystone's "Invalid input for field 'x': ..." message. */
+int ident_str(struct http_req *r, const json_t *obj, const char *key, bool required,
+	      bool nullable, size_t maxlen, const char **out);
+/* A boolean field (absent leaves *out unchanged and *present false when present != NULL). */
+int ident_bool(struct http_req *r, const json_t *obj, const char *key, bool *out, bool *present);
+/* Rejects a name that is empty or only whitespace, Keystone-style (name fields). */
+int ident_name(struct http_req *r, const json_t *obj, const char *key, bool required, const char **out);
+/* The members of obj not in known (NULL-terminated) as JSON text, for the "extra" column;
+ * merged over base_extra (JSON text, may be NULL). Arena string. */
+char *ident_extra(struct http_req *r, const json_t *obj, const char *const *known, const char *base_extra);
+/* Merges the extra JSON text's members into out (used when rendering). */
+void ident_merge_extra(json_t *out, const char *extra);
+/* Maps a database error: ERR_CONFLICT → 409 "Conflict occurred attempting to store <what> -
+ * Duplicate entry found ...", anything else → 500. Returns the code. */
+int ident_db_error(struct http_req *r, int rc, const char *what);
+/* Keystone's 404 "Could not find <what>: <id>." */
+int ident_not_found(struct http_req *r, const char *what, const char *id);
+/* The domain a create without domain_id lands in: the token's domain scope, else its
+ * project's domain, else "default". Arena string. */
+const char *ident_default_domain(struct http_req *r);
+/* A time in Keystone's resource format ("2026-11-23T01:08:50.000000"), arena string; NULL for 0. */
+char *ident_time(struct http_req *r, int64_t us);
+
+/* --- cross-family lookups (each implemented by its family's file) --- */
+/* Rendered resources, new references, or NULL with 404 recorded in r. */
+json_t *ident_domain_load(struct http_req *r, const char *id);      /* domains.c */
+json_t *ident_project_load(struct http_req *r, const char *id);     /* projects.c */
+json_t *ident_user_load(struct http_req *r, const char *id);        /* users.c */
+json_t *ident_group_load(struct http_req *r, const char *id);       /* groups.c */
+json_t *ident_role_load(struct http_req *r, const char *id);        /* roles.c */
+/* Deletes the rows that reference an actor or target id polymorphically (assignments and
+ * application credentials of a user, etc.). Inside the caller's transaction. (assign_calc.c) */
+int ident_assignments_purge(struct db_conn *c, const char *actor_or_target_id);
+
+/* --- effective roles (assign_calc.c) --- */
+/* Effective role ids of a user on a target: direct grants, grants through groups, grants
+ * inherited from the domain and parent projects, then implied roles expanded. target_type is
+ * "project", "domain" or "system" (target_id "all"). Returns a new JSON array of
+ * {"id","name","domain_id"(null for global)} objects, or NULL on a database error. */
+json_t *ident_effective_roles(struct db_conn *c, const char *user_id, const char *target_type,
+			      const char *target_id);
+/* Ids of the projects (or domains) on which the user has any effective role. New JSON array
+ * of strings, or NULL on a database error. */
+json_t *ident_user_targets(struct db_conn *c, const char *user_id, const char *target_type);
+/* Expands a JSON array of role ids with every role they imply (transitively), in place. */
+int ident_expand_implied(struct db_conn *c, json_t *role_ids);
+
+/* --- passwords and secrets (password.c) --- */
+/* A password hash (bcrypt, [identity] password_hash_rounds), malloc'd; NULL on failure.
+ * Slow by design: never call it inside a transaction. */
+char *ident_password_hash(const char *password);
+/* True when password matches hash (constant time). Slow: never inside a transaction. */
+bool ident_password_verify(const char *password, const char *hash);
+/* Checks a new password against [security_compliance] password_regex; 0 or ERR_BADREQ. */
+int ident_password_policy(struct http_req *r, const char *password);
+
+/* --- revocation (revoke.c) --- */
+/* Records a revocation event inside the caller's transaction; NULL fields are wildcards.
+ * Tokens issued up to now that match every non-NULL field stop validating. */
+int ident_revoke(struct db_conn *c, const char *user_id, const char *project_id,
+		 const char *domain_id, const char *audit_id, const char *audit_chain_id);
+/* Records that tokens issued through an application credential are revoked. */
+int ident_revoke_app_cred(struct db_conn *c, const char *app_cred_id);
+
+/* --- tokens and catalog (tokens.c, catalog.c) --- */
+/* The catalog as Keystone renders it in tokens and /v3/auth/catalog. New reference. */
+json_t *ident_catalog(struct identity *id, struct db_conn *c);
+
+/* --- route tables of each family, concatenated by service.c --- */
+extern const struct route ident_routes_version[];
+extern const struct route ident_routes_auth[];
+extern const struct route ident_routes_domains[];
+extern const struct route ident_routes_projects[];
+extern const struct route ident_routes_users[];
+extern const struct route ident_routes_groups[];
+extern const struct route ident_routes_roles[];
+extern const struct route ident_routes_assignments[];
+extern const struct route ident_routes_catalog[];
+extern const struct route ident_routes_appcreds[];
+extern const struct route ident_routes_credentials[];
+
+#endif
