@@ -31,7 +31,7 @@ static const struct conf_opt core_opts[] = {
 	{ "DEFAULT", "log_file", CONF_STR, "", "append logs to this file instead of standard error" },
 	{ "database", "connection", CONF_STR, "sqlite:///$data_dir/monostack.db",
 	  "sqlite:///ABSOLUTE/PATH, sqlite://RELATIVE/PATH or postgresql://USER:PASS@HOST:PORT/DB" },
-	{ "database", "pool_size", CONF_INT, "8", "database connections kept open" },
+	{ "database", "pool_size", CONF_INT, "20", "database connections kept open (at least threads + 4)" },
 	{ "tls", "cert_file", CONF_STR, "", "PEM certificate: serve HTTPS when set" },
 	{ "tls", "key_file", CONF_STR, "", "PEM private key of cert_file" },
 	{ "bootstrap", "admin_password", CONF_STR, "",
@@ -140,8 +140,12 @@ static struct db *open_db(void)
 {
 	char err[512];
 	struct db *db;
-	if (db_open(conf_str("database", "connection"), (unsigned)conf_int("database", "pool_size"),
-		    &db, err, sizeof err)) {
+	/* A request may hold one connection while token validation takes another: keep more
+	 * connections than worker threads so that can never starve. */
+	int64_t pool = conf_int("database", "pool_size"), threads = conf_int("DEFAULT", "threads");
+	if (pool < threads + 4)
+		pool = threads + 4;
+	if (db_open(conf_str("database", "connection"), (unsigned)pool, &db, err, sizeof err)) {
 		fprintf(stderr, "monostack: %s\n", err);
 		return NULL;
 	}

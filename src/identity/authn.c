@@ -151,7 +151,7 @@ static int method_token(struct http_req *r, json_t *m, struct authn *a)
 	const struct auth_ctx *c;
 	char msg[256];
 	if (auth_validate(r->arena, tok, false, &c, msg, sizeof msg) < 0)
-		return unauthorized(r);
+		return http_error(r, ERR_NOTFOUND, "%s", msg);    /* Keystone: TokenNotFound */
 	if (c->app_cred_id)
 		return http_error(r, ERR_FORBIDDEN, "Application credential tokens cannot be used to obtain other tokens.");
 	if (c->system_scoped && a->scope && !json_object_get(a->scope, "system"))
@@ -413,14 +413,10 @@ static bool allow_expired(struct http_req *r)
 static int h_validate(struct http_req *r)
 {
 	const struct auth_ctx *s;
-	/* Keystone checks the caller's right before telling anything about the subject. */
+	/* An invalid subject is 404 before any policy (there is no target to check against). */
 	int rc = subject(r, allow_expired(r), &s);
-	if (rc < 0) {
-		if (!auth_allowed(ident(r)->policy, r, "identity:validate_token", NULL) &&
-		    !auth_allowed(ident(r)->policy, r, "identity:check_token", NULL))
-			return ident_enforce(r, r->head ? "identity:check_token" : "identity:validate_token", NULL);
+	if (rc < 0)
 		return rc;
-	}
 	if ((rc = subject_enforce(r, r->head ? "identity:check_token" : "identity:validate_token", s)) < 0)
 		return rc;
 	http_add_header(r, "X-Subject-Token", s->token);

@@ -31,6 +31,8 @@ struct identity {
 	struct policy *policy;
 	pthread_rwlock_t keys_lock;
 	struct fernet_keys *keys;
+	atomic_int_fast64_t keys_checked_at;  /* microseconds; see ident_keys_refresh() */
+	int64_t keys_mtime;               /* key directory's mtime when last loaded (ns) */
 	struct fernet_keys *cred_keys;    /* encrypts credential blobs at rest */
 	struct token_cache *cache;
 	atomic_uint_fast64_t generation;  /* bumped by every committed identity write */
@@ -54,6 +56,9 @@ int ident_begin(struct http_req *r);
 int ident_commit(struct http_req *r);
 /* Rolls back if a transaction is open (also done automatically at the end of the request). */
 void ident_rollback(struct http_req *r);
+/* Reloads the Fernet keys when the key directory changed (a rotation by another process);
+ * checks at most once a second. */
+void ident_keys_refresh(struct identity *id);
 /* Bumps the generation (after a write done outside ident_commit). */
 void ident_invalidate(struct identity *id);
 
@@ -108,6 +113,19 @@ json_t *ident_project_load(struct http_req *r, const char *id);     /* projects.
 json_t *ident_user_load(struct http_req *r, const char *id);        /* users.c */
 json_t *ident_group_load(struct http_req *r, const char *id);       /* groups.c */
 json_t *ident_role_load(struct http_req *r, const char *id);        /* roles.c */
+/* Domain operations behind /v3/domains, shared with projects acting as domains (is_domain).
+ * No policy check (the caller did it); each runs its own transaction. *out gets the rendered
+ * domain (new reference). 0 or an error recorded in r. (domains.c) */
+int ident_domain_create(struct http_req *r, const json_t *body, json_t **out);
+int ident_domain_update(struct http_req *r, const char *id, const json_t *body, json_t **out);
+int ident_domain_delete(struct http_req *r, const char *id);
+/* Validates a tag list as Keystone does (an array of at most 80 unique strings of 1..255
+ * characters without ',' or '/'). 0 or ERR_BADREQ recorded. (domains.c) */
+int ident_tags_check(struct http_req *r, const json_t *tags);
+/* Validates resource "options" (only "immutable": boolean or null; NULL options is fine) and
+ * returns them merged over base (may be NULL; null removes). New reference, or NULL with 400
+ * recorded. (domains.c) */
+json_t *ident_options_merge(struct http_req *r, const json_t *options, const json_t *base);
 /* Deletes the rows that reference an actor or target id polymorphically (assignments and
  * application credentials of a user, etc.). Inside the caller's transaction. (assign_calc.c) */
 int ident_assignments_purge(struct db_conn *c, const char *actor_or_target_id);
@@ -143,8 +161,12 @@ int ident_revoke(struct db_conn *c, const char *user_id, const char *project_id,
 int ident_revoke_app_cred(struct db_conn *c, const char *app_cred_id);
 
 /* --- tokens and catalog (tokens.c, catalog.c) --- */
-/* The catalog as Keystone renders it in tokens and /v3/auth/catalog. New reference. */
-json_t *ident_catalog(struct identity *id, struct db_conn *c);
+/* The catalog as Keystone renders it in tokens and /v3/auth/catalog: enabled services (kept
+ * even without endpoints) with their enabled endpoints. URL templates $(project_id)s and
+ * $(tenant_id)s are filled with project_id; with project_id NULL (domain, system or unscoped
+ * tokens) endpoints that need it are left out, as are malformed ones. New reference, or NULL
+ * on a database error. (catalog.c) */
+json_t *ident_catalog(struct identity *id, struct db_conn *c, const char *project_id);
 
 /* --- route tables of each family, concatenated by service.c --- */
 extern const struct route ident_routes_version[];

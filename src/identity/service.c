@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const struct conf_opt identity_conf_opts[] = {
 	{ "identity", "password_hash_rounds", CONF_INT, "10",
@@ -105,6 +106,38 @@ static struct fernet_keys *load_keys(const char *dir, char *err, size_t errlen)
 	return fernet_load(dir, err, errlen);
 }
 
+static int64_t dir_mtime(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st))
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+void ident_keys_refresh(struct identity *id)
+{
+	int64_t now = time_now_us(), last = atomic_load(&id->keys_checked_at);
+	if (now - last < 1000000 || !atomic_compare_exchange_strong(&id->keys_checked_at, &last, now))
+		return;
+	const char *dir = conf_str("fernet_tokens", "key_repository");
+	int64_t m = dir_mtime(dir);
+	if (m == id->keys_mtime)
+		return;
+	char err[256];
+	struct fernet_keys *k = fernet_load(dir, err, sizeof err);
+	if (!k) {
+		log_warn("keeping the loaded Fernet keys: %s", err);
+		return;
+	}
+	pthread_rwlock_wrlock(&id->keys_lock);
+	struct fernet_keys *old = id->keys;
+	id->keys = k;
+	id->keys_mtime = m;
+	pthread_rwlock_unlock(&id->keys_lock);
+	fernet_keys_free(old);
+	log_info("reloaded %d Fernet keys from %s", fernet_keys_count(k), dir);
+}
+
 struct identity *identity_new(struct db *db, char *err, size_t errlen)
 {
 	struct identity *id = xcalloc(1, sizeof *id);
@@ -112,6 +145,8 @@ struct identity *identity_new(struct db *db, char *err, size_t errlen)
 	pthread_rwlock_init(&id->keys_lock, NULL);
 	atomic_init(&id->generation, 1);
 	id->keys = load_keys(conf_str("fernet_tokens", "key_repository"), err, errlen);
+	id->keys_mtime = dir_mtime(conf_str("fernet_tokens", "key_repository"));
+	atomic_init(&id->keys_checked_at, time_now_us());
 	if (id->keys)
 		id->cred_keys = load_keys(conf_str("credential", "key_repository"), err, errlen);
 	if (!id->keys || !id->cred_keys)

@@ -147,6 +147,7 @@ char *token_encode(struct identity *id, const struct token_payload *p)
 	put_i64(&b, p->expires_at);
 	if (b.bad)
 		return NULL;
+	ident_keys_refresh(id);
 	pthread_rwlock_rdlock(&id->keys_lock);
 	char *t = fernet_encrypt(id->keys, b.d, b.n, (uint64_t)(p->issued_at / 1000000));
 	pthread_rwlock_unlock(&id->keys_lock);
@@ -157,6 +158,7 @@ int token_decode(struct identity *id, const char *token, struct token_payload *p
 {
 	unsigned char d[PAYLOAD_MAX];
 	uint64_t ts;
+	ident_keys_refresh(id);
 	pthread_rwlock_rdlock(&id->keys_lock);
 	long n = fernet_decrypt(id->keys, token, d, sizeof d, &ts);
 	pthread_rwlock_unlock(&id->keys_lock);
