@@ -278,21 +278,24 @@ static int cmd_up(const struct options *o)
 		db_close(db);
 		return 1;
 	}
+	/* Listen first (the port may be chosen by the kernel), bootstrap with the real URLs, then
+	 * serve: early clients wait in the backlog instead of seeing a half-made cloud. */
 	struct http_service *services[] = { identity_service(id) };
 	struct http_config hc = {
 		.bind = conf_str("DEFAULT", "bind"),
+		.listen_fd = -1,
 		.threads = (unsigned)conf_int("DEFAULT", "threads"),
 		.tls_cert_file = conf_str("tls", "cert_file"),
 		.tls_key_file = conf_str("tls", "key_file"),
 	};
-	struct http_server *srv;
-	if (http_server_start(&hc, services, 1, &srv, err, sizeof err)) {
+	unsigned port;
+	hc.listen_fd = http_listen(hc.bind, &port, err, sizeof err);
+	if (hc.listen_fd < 0) {
 		fprintf(stderr, "monostack: %s\n", err);
 		identity_free(id);
 		db_close(db);
 		return 1;
 	}
-	/* Catalog URLs come from the port really bound. */
 	char base[512];
 	const char *pub = conf_str("DEFAULT", "public_url");
 	if (*pub) {
@@ -303,8 +306,7 @@ static int cmd_up(const struct options *o)
 		snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - bind) : 0, bind);
 		if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "*"))
 			snprintf(host, sizeof host, "127.0.0.1");
-		snprintf(base, sizeof base, "%s://%s:%u", *hc.tls_cert_file ? "https" : "http", host,
-			 http_server_port(srv));
+		snprintf(base, sizeof base, "%s://%s:%u", *hc.tls_cert_file ? "https" : "http", host, port);
 	}
 	size_t bl = strlen(base);
 	if (bl && base[bl - 1] == '/')
@@ -328,9 +330,12 @@ static int cmd_up(const struct options *o)
 		.nendpoints = 1,
 	};
 	char *generated = NULL;
-	if (identity_bootstrap_run(id, &bs, &generated, err, sizeof err)) {
+	struct http_server *srv = NULL;
+	if (identity_bootstrap_run(id, &bs, &generated, err, sizeof err) ||
+	    http_server_start(&hc, services, 1, &srv, err, sizeof err)) {
 		fprintf(stderr, "monostack: %s\n", err);
-		http_server_stop(srv);
+		if (!srv)
+			close(hc.listen_fd);
 		identity_free(id);
 		db_close(db);
 		free(saved);

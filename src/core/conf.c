@@ -143,18 +143,16 @@ const char *conf_str(const char *section, const char *name)
 	struct conf_val *v = find(section, name);
 	if (!v)
 		abort();
-	if (v->value)
-		return v->value;
-	const char *def = v->opt->def;
-	const char *p = strstr(def, "$data_dir");
-	if (!p)
-		return def;
+	const char *raw = v->value ? v->value : v->opt->def;
+	const char *p = strstr(raw, "$data_dir");
+	if (!p || !strcmp(name, "data_dir"))
+		return raw;
 	pthread_mutex_lock(&conf_lock);
 	if (!v->expanded) {
 		const char *dd = conf_str("DEFAULT", "data_dir");
-		size_t n = strlen(def) + strlen(dd) + 1;
+		size_t n = strlen(raw) + strlen(dd) + 1;
 		char *e = xmalloc(n);
-		snprintf(e, n, "%.*s%s%s", (int)(p - def), def, dd, p + strlen("$data_dir"));
+		snprintf(e, n, "%.*s%s%s", (int)(p - raw), raw, dd, p + strlen("$data_dir"));
 		v->expanded = e;
 	}
 	pthread_mutex_unlock(&conf_lock);

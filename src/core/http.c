@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <errno.h>
+#include <unistd.h>
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -236,14 +238,35 @@ static int parse_bind(const char *bind, struct sockaddr_in *sa)
 	return 0;
 }
 
+int http_listen(const char *addr, unsigned *port, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	if (parse_bind(addr, &sa)) {
+		snprintf(err, errlen, "bad bind address '%s' (want HOST:PORT)", addr);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	socklen_t len = sizeof sa;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 1024) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
 int http_server_start(const struct http_config *cfg, struct http_service *const *services,
 		      int nservices, struct http_server **out, char *err, size_t errlen)
 {
-	struct sockaddr_in sa;
-	if (parse_bind(cfg->bind, &sa)) {
-		snprintf(err, errlen, "bad bind address '%s' (want HOST:PORT)", cfg->bind);
+	int fd = cfg->listen_fd;
+	unsigned port;
+	if (fd < 0 && (fd = http_listen(cfg->bind, &port, err, errlen)) < 0)
 		return -1;
-	}
 	struct http_server *s = xcalloc(1, sizeof *s);
 	s->services = services;
 	s->nservices = nservices;
@@ -253,6 +276,8 @@ int http_server_start(const struct http_config *cfg, struct http_service *const 
 		s->tls_key = read_file(cfg->tls_key_file ? cfg->tls_key_file : "");
 		if (!s->tls_cert || !s->tls_key) {
 			snprintf(err, errlen, "cannot read TLS certificate or key file");
+			if (cfg->listen_fd < 0)
+				close(fd);
 			free(s->tls_cert);
 			free(s->tls_key);
 			free(s);
@@ -263,12 +288,11 @@ int http_server_start(const struct http_config *cfg, struct http_service *const 
 	}
 	unsigned threads = cfg->threads ? cfg->threads : 8;
 	struct MHD_OptionItem opts[] = {
-		{ MHD_OPTION_SOCK_ADDR, 0, &sa },
+		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
 		{ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, 4096, NULL },
-		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
 		{ s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert },
 		{ s->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key },
 		{ MHD_OPTION_END, 0, NULL },
@@ -276,7 +300,9 @@ int http_server_start(const struct http_config *cfg, struct http_service *const 
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!s->daemon) {
-		snprintf(err, errlen, "cannot listen on %s (address in use, or TLS setup failed)", cfg->bind);
+		snprintf(err, errlen, "cannot serve on %s (TLS setup failed?)", cfg->bind);
+		if (cfg->listen_fd < 0)
+			close(fd);
 		free(s->tls_cert);
 		free(s->tls_key);
 		free(s);

@@ -82,11 +82,16 @@ struct http_service {
 
 struct http_config {
 	const char *bind;             /* "127.0.0.1:8770" */
+	int listen_fd;                /* a socket from http_listen(), or -1 to bind `bind` here */
 	unsigned threads;
 	const char *tls_cert_file;    /* PEM paths, or NULL for plain HTTP */
 	const char *tls_key_file;
 };
 
+/* Binds and listens on HOST:PORT (port 0: any free port) without serving yet, so start-up work
+ * can finish while early clients wait in the backlog. Returns the socket (close-on-exec) and
+ * the bound port, or -1 with a message in err. */
+int http_listen(const char *bind, unsigned *port, char *err, size_t errlen);
 /* Starts serving; returns 0 and sets *out, or -1 with a message in err. */
 int http_server_start(const struct http_config *cfg, struct http_service *const *services,
 		      int nservices, struct http_server **out, char *err, size_t errlen);

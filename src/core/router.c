@@ -21,8 +21,12 @@ static bool match(const char *pat, const char *path, struct http_req *r, bool ca
 		if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}') {
 			if (sl == 0 || np == HTTP_MAX_PARAMS)
 				return false;
+			if (sl >= 3 && memmem(path, sl, "%00", 3))
+				return false;
 			if (capture) {
 				char *raw = arena_strndup(r->arena, path, sl);
+				if (strstr(raw, "%00"))
+					return false;       /* an embedded NUL would truncate the id */
 				char *v = arena_alloc(r->arena, sl + 1);
 				url_decode(raw, v, false);
 				r->param_names[np] = arena_strndup(r->arena, pat + 1, pl - 2);

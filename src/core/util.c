@@ -132,9 +132,13 @@ int time_parse(const char *s, int64_t *us)
 		int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
 		if (digits(&p, 2, &oh))
 			return -1;
+		if (*p == ':' && !p[1])
+			return -1;
 		if (*p == ':')
 			p++;
 		if (*p && digits(&p, 2, &om))
+			return -1;
+		if (oh > 23 || om > 59)
 			return -1;
 		off = sign * (oh * 3600L + om * 60L);
 	}
@@ -143,6 +147,10 @@ int time_parse(const char *s, int64_t *us)
 	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
 			 .tm_hour = h, .tm_min = m, .tm_sec = sec };
 	time_t t = timegm(&tm);
+	struct tm back;
+	gmtime_r(&t, &back);
+	if (back.tm_mday != D || back.tm_mon != M - 1)   /* 31 February and the like */
+		return -1;
 	*us = ((int64_t)t - off) * 1000000 + micros;
 	return 0;
 }

@@ -374,7 +374,7 @@ static int h_issue(struct http_req *r)
 	json_t *t = json_object_get(ctx->token_body, "token");
 	json_t *out = json_copy(t);
 	if (a.p.scope != SCOPE_NONE && !http_query_present(r, "nocatalog"))
-		json_object_set_new(out, "catalog", token_catalog(ident(r), ident_db(r)));
+		json_object_set_new(out, "catalog", token_catalog(ident(r), ident_db(r), ctx->project_id));
 	json_decref(ctx->token_body);
 	arena_free(ta);
 	http_add_header(r, "X-Subject-Token", token);
@@ -424,7 +424,7 @@ static int h_validate(struct http_req *r)
 		return http_reply_empty(r, 200);
 	json_t *out = json_copy(json_object_get(s->token_body, "token"));
 	if ((s->project_id || s->domain_id || s->system_scoped) && !http_query_present(r, "nocatalog"))
-		json_object_set_new(out, "catalog", token_catalog(ident(r), ident_db(r)));
+		json_object_set_new(out, "catalog", token_catalog(ident(r), ident_db(r), s->project_id));
 	return http_reply_json(r, 200, json_pack("{s:o}", "token", out));
 }
 
@@ -491,7 +491,7 @@ static int h_auth_catalog(struct http_req *r)
 	if (!r->auth->project_id && !r->auth->domain_id && !r->auth->system_scoped)
 		return http_error(r, ERR_FORBIDDEN, "A project-scoped token is required to produce a service catalog.");
 	return http_reply_json(r, 200, json_pack("{s:o,s:{s:s,s:n,s:n}}", "catalog",
-						 token_catalog(ident(r), ident_db(r)), "links",
+						 token_catalog(ident(r), ident_db(r), r->auth->project_id), "links",
 						 "self", ident_url(r, "/v3/auth/catalog"), "previous", "next"));
 }
 

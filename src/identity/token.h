@@ -42,7 +42,8 @@ void token_cache_free(struct token_cache *tc);
 bool token_revoked(struct identity *id, struct db_conn *c, const struct token_payload *p,
 		   const char *user_domain_id, const char *project_domain_id);
 
-/* The catalog for the current generation (cached). New reference. */
-json_t *token_catalog(struct identity *id, struct db_conn *c);
+/* The catalog for a token scoped to project_id (NULL otherwise): cached per generation unless
+ * some endpoint URL carries a $(project_id)s template. New reference. */
+json_t *token_catalog(struct identity *id, struct db_conn *c, const char *project_id);
 
 #endif

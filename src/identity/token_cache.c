@@ -36,6 +36,7 @@ struct token_cache {
 	pthread_mutex_t cat_lock;
 	uint64_t cat_generation;
 	json_t *catalog;
+	bool cat_templated;               /* URLs need the project: render per token */
 };
 
 struct token_cache *token_cache_new(void)
@@ -223,22 +224,42 @@ bool token_revoked(struct identity *id, struct db_conn *c, const struct token_pa
 	return revoked;
 }
 
-json_t *token_catalog(struct identity *id, struct db_conn *c)
+/* True when some endpoint URL needs the project substituted (or the query failed). */
+static bool has_templates(struct db_conn *c)
+{
+	struct db_rows *rows;
+	if (db_query(c, &rows, "SELECT url FROM endpoint") < 0)
+		return true;
+	bool t = false;
+	for (int i = 0; i < db_rows_count(rows) && !t; i++) {
+		const char *u = db_text(rows, i, 0);
+		t = u && (strstr(u, "$(") || strstr(u, "%("));
+	}
+	db_rows_free(rows);
+	return t;
+}
+
+json_t *token_catalog(struct identity *id, struct db_conn *c, const char *project_id)
 {
 	struct token_cache *tc = id->cache;
 	uint64_t gen = atomic_load(&id->generation);
 	pthread_mutex_lock(&tc->cat_lock);
 	if (!tc->catalog || tc->cat_generation != gen) {
-		json_t *cat = ident_catalog(id, c);
+		json_t *cat = ident_catalog(id, c, NULL);
 		if (cat) {
 			json_decref(tc->catalog);
 			tc->catalog = cat;
+			tc->cat_templated = has_templates(c);
 			tc->cat_generation = gen;
 		}
 	}
-	json_t *out = tc->catalog ? json_incref(tc->catalog) : json_array();
+	json_t *out = NULL;
+	if (tc->catalog && !tc->cat_templated)
+		out = json_incref(tc->catalog);
 	pthread_mutex_unlock(&tc->cat_lock);
-	return out;
+	if (!out)
+		out = ident_catalog(id, c, project_id);
+	return out ? out : json_array();
 }
 
 int token_validate(void *data, struct arena *a, const char *token, bool allow_expired,
