@@ -47,8 +47,10 @@ static char *ensure_role(struct boot *b, const char *name)
 	if (!id && b->rc >= 0) {
 		char nid[33];
 		uuid_hex(nid);
-		exec(b, db_exec(b->c, "INSERT INTO role (id, name, domain_id) VALUES (?, ?, '')",
-				DB_TEXT(nid), DB_TEXT(name)), "role");
+		/* Keystone's bootstrap marks its roles immutable: they cannot be renamed or deleted. */
+		exec(b, db_exec(b->c, "INSERT INTO role (id, name, domain_id, options) VALUES (?, ?, '', ?)",
+				DB_TEXT(nid), DB_TEXT(name),
+				DB_TEXT(strcmp(name, "service") ? "{\"immutable\":true}" : "{}")), "role");
 		id = xstrdup(nid);
 	}
 	return id;
