@@ -57,11 +57,11 @@ check: $(TEST_BIN)
 test:
 	@scripts/deps.sh test
 	$(MAKE) all check
-	tests/run_api.sh
-	tests/tempest/run.sh identity
+	MONOSTACK_BIN=$(abspath $(BIN)) tests/run_api.sh
+	MONOSTACK_BIN=$(abspath $(BIN)) tests/tempest/run.sh identity
 
 bench: all
-	bench/identity/run.sh
+	MONOSTACK_BIN=$(abspath $(BIN)) bench/identity/run.sh
 
 fuzz:
 	$(MAKE) -C fuzz

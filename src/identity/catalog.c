@@ -749,13 +749,31 @@ static int h_delete_endpoint(struct http_req *r)
 
 /* --- the catalog in tokens --- */
 
+/* Drops the services left without endpoints (Keystone does when the catalog is filtered). */
+static void drop_empty_services(json_t *cat)
+{
+	for (size_t i = json_array_size(cat); i-- > 0;)
+		if (!json_array_size(json_object_get(json_array_get(cat, i), "endpoints")))
+			json_array_remove(cat, i);
+}
+
 json_t *ident_catalog(struct identity *id, struct db_conn *c, const char *project_id)
 {
+	/* A project with OS-EP-FILTER associations sees only the endpoints they select. */
+	json_t *keep = NULL;
+	if (project_id && ident_endpoint_filter(c, project_id, &keep) < 0)
+		return NULL;
+	if (keep && !json_object_size(keep)) {
+		json_decref(keep);
+		keep = NULL;
+	}
 	struct db_rows *rows;
 	if (db_query(c, &rows, "SELECT s.id, s.type, s.extra, e.id, e.interface, e.url, e.region_id, e.extra"
 		     " FROM service s LEFT JOIN endpoint e ON e.service_id = s.id AND e.enabled = 1"
-		     " WHERE s.enabled = 1 ORDER BY s.type, s.id, e.interface, e.id") < 0)
+		     " WHERE s.enabled = 1 ORDER BY s.type, s.id, e.interface, e.id") < 0) {
+		json_decref(keep);
 		return NULL;
+	}
 	json_t *cat = json_array(), *svc = NULL;
 	for (int i = 0; i < db_rows_count(rows); i++) {
 		const char *sid = db_text(rows, i, 0);
@@ -769,7 +787,7 @@ json_t *ident_catalog(struct identity *id, struct db_conn *c, const char *projec
 			json_array_append_new(cat, svc);
 		}
 		const char *eid = db_text(rows, i, 3), *tmpl = db_text(rows, i, 5);
-		if (!eid || !tmpl)
+		if (!eid || !tmpl || (keep && !json_object_get(keep, eid)))
 			continue;
 		long n = url_expand(tmpl, project_id, false, NULL, 0);
 		if (n < 0)
@@ -785,6 +803,9 @@ json_t *ident_catalog(struct identity *id, struct db_conn *c, const char *projec
 		json_array_append_new(json_object_get(svc, "endpoints"), ep);
 	}
 	db_rows_free(rows);
+	if (keep)
+		drop_empty_services(cat);
+	json_decref(keep);
 	return cat;
 }
 

@@ -89,6 +89,41 @@ json_t *ident_links(struct http_req *r, const char *fmt, ...)
 	return json_pack("{s:s}", "self", arena_printf(r->arena, "%s%s%s", r->base_url, IDENT_PREFIX, path));
 }
 
+struct qbuf { struct http_req *r; char *s; };
+
+static char *url_escape(struct arena *a, const char *v)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	char *out = arena_alloc(a, strlen(v) * 3 + 1), *o = out;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hx[*p >> 4];
+			*o++ = hx[*p & 15];
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static int add_query(void *ctx, const char *name, const char *value)
+{
+	struct qbuf *q = ctx;
+	q->s = arena_printf(q->r->arena, "%s%c%s%s%s", q->s, strchr(q->s, '?') ? '&' : '?',
+			    url_escape(q->r->arena, name), value ? "=" : "",
+			    value ? url_escape(q->r->arena, value) : "");
+	return 0;
+}
+
+char *ident_self_url(struct http_req *r)
+{
+	struct qbuf q = { r, arena_printf(r->arena, "%s%s", r->base_url, r->path) };
+	http_query_each(r, add_query, &q);
+	return q.s;
+}
+
 int ident_reply_list(struct http_req *r, const char *key, json_t *array)
 {
 	json_t *body = json_object();
@@ -99,10 +134,7 @@ int ident_reply_list(struct http_req *r, const char *key, json_t *array)
 		json_object_set_new(body, "truncated", json_true());
 	}
 	json_object_set_new(body, key, array);
-	const char *q = strchr(r->path, '?');
-	(void)q;
-	json_object_set_new(body, "links", json_pack("{s:s,s:n,s:n}", "self",
-						     arena_printf(r->arena, "%s%s", r->base_url, r->path),
+	json_object_set_new(body, "links", json_pack("{s:s,s:n,s:n}", "self", ident_self_url(r),
 						     "previous", "next"));
 	return http_reply_json(r, 200, body);
 }

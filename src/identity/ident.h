@@ -72,6 +72,8 @@ json_t *ident_target(const char *key, ...);
 char *ident_url(struct http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* {"self": url} for a resource. New reference. */
 json_t *ident_links(struct http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The request's own absolute URL, query string included (list "self" links). Arena string. */
+char *ident_self_url(struct http_req *r);
 /* Replies 200 with {key: array, "links": {"self", "previous": null, "next": null}}, truncating
  * to [identity] list_limit and adding "truncated": true when it does. Steals array. */
 int ident_reply_list(struct http_req *r, const char *key, json_t *array);
@@ -167,12 +169,21 @@ int ident_revoke_app_cred(struct db_conn *c, const char *app_cred_id);
  * tokens) endpoints that need it are left out, as are malformed ones. New reference, or NULL
  * on a database error. (catalog.c) */
 json_t *ident_catalog(struct identity *id, struct db_conn *c, const char *project_id);
+/* The endpoints associated with a project through OS-EP-FILTER (directly or through endpoint
+ * groups), as an object whose keys are the endpoint ids in order; empty when the project has
+ * none, and then its catalog is not filtered. 0 and *out (new reference), or a database
+ * error code. (endpoint_filter.c) */
+int ident_endpoint_filter(struct db_conn *c, const char *project_id, json_t **out);
+/* True when any project has an OS-EP-FILTER association (or the check failed), so catalogs
+ * may differ per project. (endpoint_filter.c) */
+bool ident_endpoint_filter_used(struct db_conn *c);
 
 /* --- route tables of each family, concatenated by service.c --- */
 extern const struct route ident_routes_version[];
 extern const struct route ident_routes_auth[];
 extern const struct route ident_routes_domains[];
 extern const struct route ident_routes_projects[];
+extern const struct route ident_routes_project_tags[];
 extern const struct route ident_routes_users[];
 extern const struct route ident_routes_groups[];
 extern const struct route ident_routes_roles[];
@@ -180,5 +191,7 @@ extern const struct route ident_routes_assignments[];
 extern const struct route ident_routes_catalog[];
 extern const struct route ident_routes_appcreds[];
 extern const struct route ident_routes_credentials[];
+extern const struct route ident_routes_endpoint_filter[];
+extern const struct route ident_routes_policies[];
 
 #endif

@@ -1,6 +1,6 @@
 /* projects.c — /v3/projects: projects in a domain and their hierarchy (parent_id, depth limit,
- * parents/subtree views), project tags, and the project face of domains (is_domain), which
- * delegates to domains.c. Top-level projects store parent_id NULL and show their domain id. */
+ * parents/subtree views), and the project face of domains (is_domain), which delegates to
+ * domains.c (tags live in project_tags.c). Top-level projects store parent_id NULL. */
 #include "identity/projects.h"
 #include <ctype.h>
 #include <stdio.h>

@@ -87,8 +87,35 @@ static const char v1[] =
 	" revoked_at BIGINT NOT NULL);"
 	"CREATE TABLE identity_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
+/* v2: OS-EP-FILTER (endpoint groups and the project associations that filter a project's
+ * catalog), /v3/policies and OS-ENDPOINT-POLICY. Associations go with what they name (the
+ * foreign keys cascade), as Keystone's delete callbacks remove them. */
+static const char v2[] =
+	"CREATE TABLE endpoint_group ("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, filters TEXT NOT NULL);"
+	"CREATE TABLE project_endpoint ("
+	" endpoint_id TEXT NOT NULL REFERENCES endpoint(id) ON DELETE CASCADE,"
+	" project_id TEXT NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+	" PRIMARY KEY (endpoint_id, project_id));"
+	"CREATE INDEX project_endpoint_project ON project_endpoint(project_id);"
+	"CREATE TABLE project_endpoint_group ("
+	" endpoint_group_id TEXT NOT NULL REFERENCES endpoint_group(id) ON DELETE CASCADE,"
+	" project_id TEXT NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+	" PRIMARY KEY (endpoint_group_id, project_id));"
+	"CREATE INDEX project_endpoint_group_project ON project_endpoint_group(project_id);"
+	"CREATE TABLE policy ("
+	" id TEXT PRIMARY KEY, type TEXT NOT NULL, blob TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}');"
+	/* One row per target: an endpoint, a service, or a service in a region. */
+	"CREATE TABLE policy_association ("
+	" id TEXT PRIMARY KEY, policy_id TEXT NOT NULL REFERENCES policy(id) ON DELETE CASCADE,"
+	" endpoint_id TEXT REFERENCES endpoint(id) ON DELETE CASCADE,"
+	" service_id TEXT REFERENCES service(id) ON DELETE CASCADE,"
+	" region_id TEXT REFERENCES region(id) ON DELETE CASCADE);"
+	"CREATE INDEX policy_association_policy ON policy_association(policy_id);";
+
 static const struct db_migration migrations[] = {
 	{ 1, v1 },
+	{ 2, v2 },
 };
 
 int identity_migrate(struct db *db, char *err, size_t errlen)

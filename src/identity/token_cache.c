@@ -37,6 +37,7 @@ struct token_cache {
 	uint64_t cat_generation;
 	json_t *catalog;
 	bool cat_templated;               /* URLs need the project: render per token */
+	bool cat_filtered;                /* OS-EP-FILTER associations exist: render per project */
 };
 
 struct token_cache *token_cache_new(void)
@@ -250,11 +251,14 @@ json_t *token_catalog(struct identity *id, struct db_conn *c, const char *projec
 			json_decref(tc->catalog);
 			tc->catalog = cat;
 			tc->cat_templated = has_templates(c);
+			tc->cat_filtered = ident_endpoint_filter_used(c);
 			tc->cat_generation = gen;
 		}
 	}
 	json_t *out = NULL;
-	if (tc->catalog && !tc->cat_templated)
+	/* The shared rendering (no project) serves a token unless its URLs need the project or
+	 * a project's catalog may be filtered. */
+	if (tc->catalog && !tc->cat_templated && !(project_id && tc->cat_filtered))
 		out = json_incref(tc->catalog);
 	pthread_mutex_unlock(&tc->cat_lock);
 	if (!out)

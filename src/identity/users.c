@@ -393,11 +393,14 @@ static int check_options(struct http_req *r, const json_t *opts)
 }
 
 /* Applies requested options over the stored ones (null removes one). New reference. */
+/* The stored options with the request's applied (req may be NULL). New reference. */
 static json_t *merge_options(const char *stored, const json_t *req)
 {
 	json_t *o = parse_object(stored);
 	const char *k;
 	json_t *v;
+	if (!req)
+		return o;
 	json_object_foreach((json_t *)req, k, v) {
 		if (json_is_null(v))
 			json_object_del(o, k);
@@ -535,7 +538,7 @@ static int h_create_user(struct http_req *r)
 	if (!found)
 		return ident_not_found(r, "domain", dom);
 
-	json_t *opts = merge_options(NULL, in.options ? in.options : json_object());
+	json_t *opts = merge_options(NULL, in.options);
 	const char *options = dump_arena(r, opts);
 	int64_t now = time_now_us();
 	int64_t expires = in.password ? password_expiry(opts, now) : 0;
@@ -621,7 +624,7 @@ static int h_update_user(struct http_req *r)
 	if (in.domain_id && strcmp(in.domain_id, cur.domain_id))
 		return http_error(r, ERR_BADREQ, "Cannot change Domain ID");
 
-	json_t *opts = merge_options(cur.options, in.options ? in.options : json_object());
+	json_t *opts = merge_options(cur.options, in.options);
 	int64_t now = time_now_us();
 	int64_t expires = 0;
 	const char *hash = NULL;
