@@ -9,7 +9,7 @@ Used by tests/tempest/run.sh; runs under the Debian Python (python3-subunit, pyt
 
 Writes OUT/passed.txt, OUT/failed.txt, OUT/skipped.txt (test ids without the "[...]" attribute
 suffix, sorted) and OUT/failures.txt (tracebacks). Prints the tests that passed but are not in the
-pass list, the interop count and the line `tempest SERVICE: N passed, N failed, N skipped`.
+pass list, the interop count and the line `tempest-SERVICE: N passed, N failed, N skipped`.
 Exit status: 1 if a test named in the pass list did not pass (or the stream held no test result),
 0 otherwise. --update adds the new passes to the pass list (sorted; comment lines kept on top).
 """
@@ -154,7 +154,7 @@ def main():
     if not results:
         print(f"no test results in {args.subunit}")
         rc = 1
-    print(f"tempest {svc}: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped")
+    print(f"tempest-{svc}: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped")
     return rc
 
 

@@ -12,7 +12,7 @@
 # from tests/tempest/tempest.SERVICE.conf.in, runs `tempest run --regex ...`, saves the subunit
 # stream, and writes passed.txt / failed.txt / skipped.txt / failures.txt (ids without the "[...]"
 # suffix) to the output dir. Prints the new passes, the interop count
-# (tests/tempest/interop/SERVICE.txt) and `tempest SERVICE: N passed, N failed, N skipped`.
+# (tests/tempest/interop/SERVICE.txt) and `tempest-SERVICE: N passed, N failed, N skipped`.
 #
 # RATCHET: every test id in tests/tempest/SERVICE.pass must pass, else exit 1 (naming them).
 # Also exit 1 if monostack does not start, or does not exit 0 on SIGTERM at the end.
