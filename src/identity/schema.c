@@ -83,9 +83,9 @@ static const char v1[] =
 	 * was issued at or before issued_before (microseconds). */
 	"CREATE TABLE revocation_event ("
 	" id TEXT PRIMARY KEY, user_id TEXT, project_id TEXT, domain_id TEXT, audit_id TEXT,"
-	" audit_chain_id TEXT, role_id TEXT, app_cred_id TEXT, issued_before BIGINT NOT NULL,"
+	" audit_chain_id TEXT, app_cred_id TEXT, issued_before BIGINT NOT NULL,"
 	" revoked_at BIGINT NOT NULL);"
-	"CREATE TABLE identity_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
+	"CREATE INDEX revocation_event_revoked ON revocation_event(revoked_at);";
 
 /* v2: OS-EP-FILTER (endpoint groups and the project associations that filter a project's
  * catalog), /v3/policies and OS-ENDPOINT-POLICY. Associations go with what they name (the

@@ -155,6 +155,8 @@ def main():
         print(f"no test results in {args.subunit}")
         rc = 1
     print(f"tempest-{svc}: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped")
+    # The ratchet verdict last: the listed tests that passed, and those that did not.
+    print(f"ratchet-{svc}: {len(listed) - len(regressed)} passed, {len(regressed)} failed")
     return rc
 
 
