@@ -69,38 +69,83 @@ static void render_plain_error(struct http_req *r)
 	http_reply_json(r, st, j);
 }
 
-static void dispatch(struct http_server *s, struct http_req *r)
+/* Records rc (with a default message) unless an error is already recorded. */
+static void record(struct http_req *r, int rc)
+{
+	if (r->err)
+		return;
+	r->err = rc;
+	if (!r->errmsg[0])
+		snprintf(r->errmsg, sizeof r->errmsg, "%s", err_title(err_status(rc)));
+}
+
+/* Runs as soon as the headers are in: routing and the service's before hook (authentication),
+ * so a streamed body only flows to an authorised handler. Errors are kept for the end. */
+static void prepare(struct http_req *r)
 {
 	const struct http_service *svc = r->svc;
-	int rc;
 	if (!svc) {
-		rc = http_error(r, ERR_NOTFOUND, "The resource could not be found.");
-		goto fail;
-	}
-	if (r->body_too_big) {
-		rc = http_error(r, ERR_TOOBIG, "Request is too large.");
-		goto fail;
+		http_error(r, ERR_NOTFOUND, "The resource could not be found.");
+		return;
 	}
 	bool known;
 	r->route = router_match(svc->routes, r, r->method, r->subpath, &known);
 	if (!r->route) {
-		rc = known ? http_error(r, ERR_METHOD, "The method is not allowed for the requested URL.")
-			   : http_error(r, ERR_NOTFOUND, "The resource could not be found.");
-		goto fail;
+		if (known)
+			http_error(r, ERR_METHOD, "The method is not allowed for the requested URL.");
+		else
+			http_error(r, ERR_NOTFOUND, "The resource could not be found.");
+		return;
 	}
+	int rc;
 	if (svc->before && (rc = svc->before(r)) < 0)
-		goto fail;
-	rc = r->route->handler(r);
-	if (rc < 0)
-		goto fail;
-	if (!r->status)
-		http_reply_empty(r, 204);
-	return;
-fail:
-	if (r->err == 0) {
-		r->err = rc;
-		if (!r->errmsg[0])
-			snprintf(r->errmsg, sizeof r->errmsg, "%s", err_title(err_status(rc)));
+		record(r, rc);
+}
+
+/* Takes one piece of the body: to the route's streaming handler, or into the buffer. */
+static void take_body(struct http_req *r, const char *data, size_t n)
+{
+	if (r->err)
+		return;                          /* the answer is already decided: drop the rest */
+	if (r->route->on_body) {
+		int rc = r->route->on_body(r, data, n);
+		if (rc < 0)
+			record(r, rc);
+		return;
+	}
+	size_t max = r->svc->max_body ? r->svc->max_body : DEFAULT_MAX_BODY;
+	if (r->body_too_big || n > max - r->body_len) {
+		r->body_too_big = true;
+		return;
+	}
+	if (r->body_len + n + 1 > r->body_cap) {  /* grow geometrically inside the arena */
+		size_t cap = r->body_cap ? r->body_cap : 4096;
+		while (cap < r->body_len + n + 1)
+			cap *= 2;
+		char *nb = arena_alloc(r->arena, cap);
+		if (r->body_len)
+			memcpy(nb, r->body, r->body_len);
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = 0;
+}
+
+static void dispatch(struct http_req *r)
+{
+	const struct http_service *svc = r->svc;
+	if (!r->err && r->body_too_big)
+		http_error(r, ERR_TOOBIG, "Request is too large.");
+	if (!r->err) {
+		int rc = r->route->handler(r);
+		if (rc >= 0) {
+			if (!r->status)
+				http_reply_empty(r, 204);
+			return;
+		}
+		record(r, rc);
 	}
 	if (r->resp_json) {
 		json_decref(r->resp_json);
@@ -111,7 +156,6 @@ fail:
 		svc->render_error(r);
 	else
 		render_plain_error(r);
-	(void)s;
 }
 
 static enum MHD_Result send_response(struct http_req *r)
@@ -166,35 +210,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
 		r->base_url = arena_printf(a, "%s://%s", s->tls ? "https" : "http", host ? host : "localhost");
 		*con_cls = r;
+		log_set_request_id(r->request_id);
+		r->t0 = time_now_us();
+		prepare(r);
+		log_set_request_id(NULL);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		size_t max = r->svc && r->svc->max_body ? r->svc->max_body : DEFAULT_MAX_BODY;
-		if (!r->body_too_big) {
-			if (r->body_len + *upload_size > max) {
-				r->body_too_big = true;
-			} else {
-				/* grow geometrically inside the arena */
-				char *nb = arena_alloc(r->arena, r->body_len + *upload_size + 1);
-				if (r->body_len)
-					memcpy(nb, r->body, r->body_len);
-				memcpy(nb + r->body_len, upload, *upload_size);
-				r->body = nb;
-				r->body_len += *upload_size;
-				r->body[r->body_len] = 0;
-			}
-		}
+		log_set_request_id(r->request_id);
+		take_body(r, upload, *upload_size);
+		log_set_request_id(NULL);
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	(void)version;
 	log_set_request_id(r->request_id);
-	int64_t t0 = time_now_us();
-	dispatch(s, r);
+	dispatch(r);
 	enum MHD_Result ret = send_response(r);
 	if (r->svc && r->svc->after)
 		r->svc->after(r);
-	log_info("%s %s %d %.1fms", r->method, r->path, r->status, (double)(time_now_us() - t0) / 1000.0);
+	log_info("%s %s %d %.1fms", r->method, r->path, r->status, (double)(time_now_us() - r->t0) / 1000.0);
 	log_set_request_id(NULL);
 	return ret;
 }

@@ -32,6 +32,7 @@ struct http_req {
 	const char *subpath;          /* path after the service prefix, e.g. /v3/users/abc */
 	const char *base_url;         /* scheme://host[:port] as the client addressed us */
 	char request_id[48];          /* "req-<uuid>", echoed as x-openstack-request-id */
+	int64_t t0;                   /* when the headers arrived (microseconds) */
 
 	/* Path parameters captured by the router, in pattern order. */
 	const char *param_names[HTTP_MAX_PARAMS];
@@ -40,7 +41,7 @@ struct http_req {
 
 	/* Body (whole, up to the service's limit) and its JSON parse. */
 	char *body;
-	size_t body_len;
+	size_t body_len, body_cap;
 	bool body_too_big;
 	json_t *body_json;            /* parse cache of http_body_json() */
 

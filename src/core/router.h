@@ -3,9 +3,12 @@
 #ifndef CORE_ROUTER_H
 #define CORE_ROUTER_H
 #include <stdbool.h>
+#include <stddef.h>
 
 struct http_req;
 typedef int (*route_handler)(struct http_req *r);
+/* Receives a request body piece by piece (streaming routes); returns 0 or an error code. */
+typedef int (*route_body_handler)(struct http_req *r, const char *data, size_t len);
 
 enum route_flags {
 	ROUTE_PUBLIC = 1,     /* no token needed (version discovery, POST /auth/tokens) */
@@ -17,6 +20,8 @@ struct route {
 	route_handler handler;
 	const char *policy;       /* policy rule name checked before the handler, or NULL */
 	unsigned flags;
+	route_body_handler on_body; /* when set, the body is streamed here instead of buffered;
+				     * the handler then runs once the body has ended */
 };
 
 /* The route for method+path, filling r->params. Returns NULL when nothing matches; then
