@@ -188,9 +188,12 @@ static char *read_small_file(const char *path)
 
 #define CLOUDS_MARK "# written by monostack"
 
+/* Writes DATA_DIR/clouds.yaml and openrc (and the user's clouds.yaml when it is ours to write);
+ * what the user should know about the latter goes into note. */
 static void write_client_files(const char *auth_url, const char *password, const char *region,
-			       bool user_config)
+			       bool user_config, char *note, size_t notelen)
 {
+	note[0] = 0;
 	const char *dd = conf_str("DEFAULT", "data_dir");
 	char path[4096], text[8192];
 	snprintf(text, sizeof text,
@@ -232,9 +235,10 @@ static void write_client_files(const char *auth_url, const char *password, const
 		char *existing = read_small_file(upath);
 		if (!existing || !strncmp(existing, CLOUDS_MARK, strlen(CLOUDS_MARK))) {
 			if (write_file(upath, text, 0600) == 0)
-				printf("  clouds.yaml written to %s\n", upath);
+				snprintf(note, notelen, "  clouds.yaml written to %s\n", upath);
 		} else {
-			printf("  %s exists and is not ours: use export OS_CLIENT_CONFIG_FILE=%s\n", upath, path);
+			snprintf(note, notelen, "  %s exists and is not ours: use export "
+				 "OS_CLIENT_CONFIG_FILE=%s\n", upath, path);
 		}
 		free(existing);
 	}
@@ -330,27 +334,33 @@ static int cmd_up(const struct options *o)
 		.nendpoints = 1,
 	};
 	char *generated = NULL;
+	/* Everything a client needs exists before the first request is served. */
 	struct http_server *srv = NULL;
-	if (identity_bootstrap_run(id, &bs, &generated, err, sizeof err) ||
-	    http_server_start(&hc, services, 1, &srv, err, sizeof err)) {
+	char note[4300] = "";
+	int failed = identity_bootstrap_run(id, &bs, &generated, err, sizeof err);
+	const char *final_pw = generated ? generated : pw;
+	if (!failed) {
+		if (generated || (pw && (!saved || strcmp(saved, pw))))
+			if (final_pw && write_file(pwfile, final_pw, 0600))
+				log_warn("cannot write %s", pwfile);
+		char auth_url[700];
+		snprintf(auth_url, sizeof auth_url, "%s/v3", identity_url);
+		if (final_pw)
+			write_client_files(auth_url, final_pw, bs.region, !o->no_user_config, note, sizeof note);
+		failed = http_server_start(&hc, services, 1, &srv, err, sizeof err);
+	}
+	if (failed) {
 		fprintf(stderr, "monostack: %s\n", err);
 		if (!srv)
 			close(hc.listen_fd);
 		identity_free(id);
 		db_close(db);
+		free(generated);
 		free(saved);
 		return 1;
 	}
-	const char *final_pw = generated ? generated : pw;
-	if (generated || (pw && (!saved || strcmp(saved, pw))))
-		if (final_pw && write_file(pwfile, final_pw, 0600))
-			log_warn("cannot write %s", pwfile);
-	char auth_url[700];
-	snprintf(auth_url, sizeof auth_url, "%s/v3", identity_url);
-	printf("monostack %s — cloud ready in %.2f s at %s  (data: %s)\n", MONOSTACK_VERSION,
-	       (double)(time_now_us() - t0) / 1e6, base, conf_str("DEFAULT", "data_dir"));
-	if (final_pw)
-		write_client_files(auth_url, final_pw, bs.region, !o->no_user_config);
+	printf("monostack %s — cloud ready in %.2f s at %s  (data: %s)\n%s", MONOSTACK_VERSION,
+	       (double)(time_now_us() - t0) / 1e6, base, conf_str("DEFAULT", "data_dir"), note);
 	printf("  export OS_CLOUD=monostack    # or: source %s/openrc\n"
 	       "  openstack token issue\n"
 	       "  openstack project create demo && openstack user create --password secret demo\n",
