@@ -361,6 +361,7 @@ static int cmd_up(const struct options *o)
 	}
 	printf("monostack %s — cloud ready in %.2f s at %s  (data: %s)\n%s", MONOSTACK_VERSION,
 	       (double)(time_now_us() - t0) / 1e6, base, conf_str("DEFAULT", "data_dir"), note);
+	printf("  admin password: in %s (user admin, project admin, domain Default)\n", pwfile);
 	printf("  export OS_CLOUD=monostack    # or: source %s/openrc\n"
 	       "  openstack token issue\n"
 	       "  openstack project create demo && openstack user create --password secret demo\n",
