@@ -2,7 +2,6 @@
  * their own user from a project-scoped token, limited to (a subset of) that token's roles,
  * with a generated secret shown once and stored only as a hash. Access rules are not offered. */
 #include "identity/ident.h"
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,13 +9,6 @@
 #define SECRET_MAX 4096
 #define MAX_ROLES 64
 #define APPCRED_COLS "id, name, user_id, project_id, description, expires_at, unrestricted"
-
-static int enforce(struct http_req *r, const char *rule, json_t *target)
-{
-	int rc = ident_enforce(r, rule, target);
-	json_decref(target);
-	return rc;
-}
 
 static json_t *appcred_roles(struct http_req *r, const char *id)
 {
@@ -28,14 +20,11 @@ static json_t *appcred_roles(struct http_req *r, const char *id)
 		return roles;
 	for (int i = 0; i < db_rows_count(rows); i++) {
 		const char *dom = db_text(rows, i, 2), *desc = db_text(rows, i, 3);
-		json_t *opts = json_loads(db_text(rows, i, 4) ? db_text(rows, i, 4) : "{}", 0, NULL);
 		json_array_append_new(roles, json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", db_text(rows, i, 0),
 						       "name", db_text(rows, i, 1),
 						       "domain_id", dom && *dom ? json_string(dom) : json_null(),
 						       "description", desc ? json_string(desc) : json_null(),
-						       "options", json_is_object(opts) ? opts : json_object()));
-		if (!json_is_object(opts))
-			json_decref(opts);
+						       "options", ident_object_parse(db_text(rows, i, 4))));
 	}
 	db_rows_free(rows);
 	return roles;
@@ -56,22 +45,16 @@ static json_t *appcred_render(struct http_req *r, const struct db_rows *rows, in
 	return o;
 }
 
-/* The rendered credential (*out NULL when absent) and its owner (arena string). */
-static int appcred_get(struct http_req *r, const char *id, json_t **out, const char **owner)
+static const struct ident_kind appcred_kind = {
+	"Application Credential", "SELECT " APPCRED_COLS " FROM application_credential WHERE id = ?",
+	appcred_render,
+};
+
+/* The rendered credential, *out NULL when absent; or a database error recorded in r. */
+static int appcred_get(struct http_req *r, const char *id, json_t **out)
 {
-	struct db_rows *rows;
-	*out = NULL;
-	*owner = NULL;
-	int rc = db_query(ident_db(r), &rows, "SELECT " APPCRED_COLS " FROM application_credential WHERE id = ?",
-			  DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "application_credential");
-	if (db_rows_count(rows)) {
-		*out = appcred_render(r, rows, 0);
-		*owner = arena_strdup(r->arena, db_text(rows, 0, 2));
-	}
-	db_rows_free(rows);
-	return 0;
+	int rc = ident_get_row(r, &appcred_kind, id, out);
+	return rc < 0 ? ident_db_error(r, rc, "application_credential") : 0;
 }
 
 /* Keystone: a token from a restricted application credential cannot manage others. */
@@ -97,19 +80,17 @@ static int h_list_appcreds(struct http_req *r)
 {
 	const char *user_id = http_param(r, "user_id");
 	int rc;
-	if ((rc = enforce(r, "identity:list_application_credentials", ident_target("user_id", user_id, NULL))) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:list_application_credentials",
+				      ident_target("user_id", user_id, NULL))) < 0)
 		return rc;
-	const char *name = http_query(r, "name");
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " APPCRED_COLS " FROM application_credential WHERE user_id = ?");
+	ident_sql_arg(&q, DB_TEXT(user_id));
+	ident_sql_filter(&q, r, "name", "name");
 	struct db_rows *rows;
-	rc = db_query(ident_db(r), &rows, "SELECT " APPCRED_COLS " FROM application_credential WHERE user_id = ?"
-		      " AND (CAST(? AS TEXT) IS NULL OR name = ?)", DB_TEXT(user_id), DB_TEXT(name), DB_TEXT(name));
-	if (rc < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "application_credential");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, appcred_render(r, rows, i));
-	db_rows_free(rows);
-	return ident_reply_list(r, "application_credentials", list);
+	return ident_reply_rows(r, "application_credentials", rows, appcred_render);
 }
 
 /* GET and DELETE check the owner recorded on the credential, not the one in the path (else
@@ -117,12 +98,12 @@ static int h_list_appcreds(struct http_req *r)
 static int load_and_enforce(struct http_req *r, const char *rule, json_t **out)
 {
 	const char *path_user = http_param(r, "user_id"), *id = http_param(r, "application_credential_id");
-	const char *owner;
-	int rc = appcred_get(r, id, out, &owner);
+	int rc = appcred_get(r, id, out);
 	if (rc < 0)
 		return rc;
+	const char *owner = json_string_value(json_object_get(*out, "user_id"));
 	json_t *t = ident_target("user_id", owner ? owner : path_user, "target.user_id", owner, NULL);
-	if ((rc = enforce(r, rule, t)) < 0 || !*out) {
+	if ((rc = ident_enforce_steal(r, rule, t)) < 0 || !*out) {
 		json_decref(*out);
 		*out = NULL;
 		return rc < 0 ? rc : ident_not_found(r, "Application Credential", id);
@@ -164,17 +145,6 @@ static int h_delete_appcred(struct http_req *r)
 
 /* ---- create ---- */
 
-static bool id_string_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > IDENT_ID_MAX)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-')
-			return false;
-	return true;
-}
-
 static int invalid_appcred(struct http_req *r, const char *detail)
 {
 	return http_error(r, ERR_BADREQ, "Invalid application credential: %s", detail);
@@ -190,12 +160,8 @@ static bool token_has_role(const struct auth_ctx *a, const char *role_id)
 
 static void add_unique(json_t *ids, const char *id)
 {
-	size_t i;
-	json_t *v;
-	json_array_foreach(ids, i, v)
-		if (!strcmp(json_string_value(v), id))
-			return;
-	json_array_append_new(ids, json_string(id));
+	if (!ident_array_has(ids, id))
+		json_array_append_new(ids, json_string(id));
 }
 
 /* The role ids requested (by id or global role name), each among the token's roles; or all the
@@ -217,7 +183,7 @@ static int requested_roles(struct http_req *r, const json_t *roles, json_t *ids)
 		const char *rid = json_string_value(json_object_get(role, "id"));
 		const char *rname = json_string_value(json_object_get(role, "name"));
 		if (!json_is_object(role) || json_object_size(role) != 1 || (!rid && !rname) ||
-		    (rid && !id_string_ok(rid)) || (rname && (!*rname || strlen(rname) > IDENT_NAME_MAX)))
+		    (rid && !ident_id_ok(rid)) || (rname && (!*rname || strlen(rname) > IDENT_NAME_MAX)))
 			return http_error(r, ERR_BADREQ, "Invalid input for field 'roles/%zu': a role is "
 					  "{\"id\": ...} or {\"name\": ...}.", i);
 		if (!rid) {
@@ -308,7 +274,8 @@ static int h_create_appcred(struct http_req *r)
 	if (!b)
 		return r->err;
 	int rc;
-	if ((rc = enforce(r, "identity:create_application_credential", ident_target("user_id", user_id, NULL))) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:create_application_credential",
+				      ident_target("user_id", user_id, NULL))) < 0)
 		return rc;
 	struct appcred_input in;
 	if ((rc = check_appcred_body(r, b, &in)) < 0 || (rc = check_unrestricted(r)) < 0)
@@ -338,7 +305,7 @@ static int h_create_appcred(struct http_req *r)
 	}
 	char *h = ident_password_hash(secret);          /* slow: before the transaction */
 	if (!h)
-		return http_error(r, ERR_INTERNAL, "An unexpected error prevented the server from fulfilling your request.");
+		return ident_internal(r);
 	const char *hash = arena_strdup(r->arena, h);
 	free(h);
 
@@ -352,11 +319,8 @@ static int h_create_appcred(struct http_req *r)
 		     DB_TEXT(id), DB_TEXT(in.name), DB_TEXT(user_id), DB_TEXT(project_id), DB_TEXT(hash),
 		     DB_TEXT(in.description), in.expires ? DB_INT(in.expires) : DB_NULL,
 		     DB_BOOL(in.unrestricted), DB_INT(time_now_us()));
-	if (rc == ERR_CONFLICT) {
-		ident_rollback(r);
-		return http_error(r, ERR_CONFLICT, "Conflict occurred attempting to store application_credential"
-				  " - Duplicate entry found with name %s.", in.name);
-	}
+	if (rc < 0)
+		return ident_name_conflict(r, rc, "application_credential", in.name, NULL);
 	size_t i;
 	json_t *rid;
 	json_array_foreach(ids, i, rid) {
@@ -370,8 +334,7 @@ static int h_create_appcred(struct http_req *r)
 	if ((rc = ident_commit(r)) < 0)
 		return rc;
 	json_t *o;
-	const char *owner;
-	if ((rc = appcred_get(r, id, &o, &owner)) < 0)
+	if ((rc = appcred_get(r, id, &o)) < 0)
 		return rc;
 	if (!o)
 		return ident_not_found(r, "Application Credential", id);

@@ -97,80 +97,19 @@ void asg_push(struct arena *a, struct asg_list *l, const struct asg *x)
 	l->v[l->n++] = *x;
 }
 
-/* --- a tiny SQL builder: text plus bound arguments --- */
-
-struct sqlb {
-	struct arena *a;
-	char *sql;
-	struct db_arg *args;
-	size_t nargs, cap;
-};
-
-static void sb_init(struct sqlb *b, struct arena *a, const char *head)
-{
-	memset(b, 0, sizeof *b);
-	b->a = a;
-	b->sql = arena_strdup(a, head);
-	b->cap = 16;
-	b->args = arena_alloc(a, b->cap * sizeof *b->args);
-	b->args[0] = DB_END_;
-}
-
-static void sb_text(struct sqlb *b, const char *s)
-{
-	b->sql = arena_printf(b->a, "%s%s", b->sql, s);
-}
-
-static void sb_arg(struct sqlb *b, struct db_arg arg)
-{
-	if (b->nargs + 1 >= b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		struct db_arg *v = arena_alloc(b->a, cap * sizeof *v);
-		if (b->nargs)
-			memcpy(v, b->args, b->nargs * sizeof *v);
-		b->args = v;
-		b->cap = cap;
-	}
-	b->args[b->nargs++] = arg;
-	b->args[b->nargs] = DB_END_;
-}
-
-/* Appends "(?,?,...)" for ids[from, from+n). */
-static void sb_in(struct sqlb *b, const char *const *ids, size_t n)
-{
-	size_t len = 2 * n + 2;
-	char *s = arena_alloc(b->a, len + 1);
-	size_t k = 0;
-	s[k++] = '(';
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			s[k++] = ',';
-		s[k++] = '?';
-		sb_arg(b, DB_TEXT(ids[i]));
-	}
-	s[k++] = ')';
-	s[k] = 0;
-	sb_text(b, s);
-}
-
-static int sb_query(struct db_conn *c, struct sqlb *b, struct db_rows **rows)
-{
-	return db_query_a(c, rows, b->sql, b->args);
-}
-
 int asg_query_in(struct db_conn *c, struct arena *a, const char *sql_head, const struct id_list *ids,
 		 const char *sql_tail, asg_row_fn fn, void *ctx)
 {
 	for (size_t off = 0; off < ids->n; off += IN_CHUNK) {
 		size_t n = ids->n - off < IN_CHUNK ? ids->n - off : IN_CHUNK;
-		struct sqlb b;
-		sb_init(&b, a, sql_head);
-		sb_text(&b, " IN ");
-		sb_in(&b, ids->v + off, n);
+		struct ident_sql b;
+		ident_sql_init(&b, a, sql_head);
+		ident_sql_text(&b, " IN ");
+		ident_sql_in(&b, ids->v + off, n);
 		if (sql_tail)
-			sb_text(&b, sql_tail);
+			ident_sql_text(&b, sql_tail);
 		struct db_rows *rows = NULL;
-		int rc = sb_query(c, &b, &rows);
+		int rc = ident_sql_query(c, &b, &rows);
 		if (rc < 0)
 			return rc;
 		for (int i = 0; i < db_rows_count(rows); i++) {
@@ -215,8 +154,8 @@ static int fetch_chunk(struct db_conn *c, struct arena *a, const struct asg_filt
 		       const char *const *actors, size_t nactors,
 		       const char *const *targets, size_t ntargets, struct asg_list *out)
 {
-	struct sqlb b;
-	sb_init(&b, a, "SELECT type, actor_id, target_id, role_id, inherited FROM assignment WHERE type IN ");
+	struct ident_sql b;
+	ident_sql_init(&b, a, "SELECT type, actor_id, target_id, role_id, inherited FROM assignment WHERE type IN ");
 	const char *types[6];
 	size_t nt = 0;
 	for (int act = 0; act < 2; act++) {
@@ -231,25 +170,25 @@ static int fetch_chunk(struct db_conn *c, struct arena *a, const struct asg_filt
 				types[nt++] = type_names[act][tg];
 		}
 	}
-	sb_in(&b, types, nt);
+	ident_sql_in(&b, types, nt);
 	if (f->role_id) {
-		sb_text(&b, " AND role_id = ?");
-		sb_arg(&b, DB_TEXT(f->role_id));
+		ident_sql_text(&b, " AND role_id = ?");
+		ident_sql_arg(&b, DB_TEXT(f->role_id));
 	}
 	if (actors) {
-		sb_text(&b, " AND actor_id IN ");
-		sb_in(&b, actors, nactors);
+		ident_sql_text(&b, " AND actor_id IN ");
+		ident_sql_in(&b, actors, nactors);
 	}
 	if (targets) {
-		sb_text(&b, " AND target_id IN ");
-		sb_in(&b, targets, ntargets);
+		ident_sql_text(&b, " AND target_id IN ");
+		ident_sql_in(&b, targets, ntargets);
 	}
 	if (f->inherited >= 0) {
-		sb_text(&b, " AND inherited = ?");
-		sb_arg(&b, DB_INT(f->inherited));
+		ident_sql_text(&b, " AND inherited = ?");
+		ident_sql_arg(&b, DB_INT(f->inherited));
 	}
 	struct db_rows *rows = NULL;
-	int rc = sb_query(c, &b, &rows);
+	int rc = ident_sql_query(c, &b, &rows);
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < db_rows_count(rows); i++) {

@@ -106,7 +106,7 @@ static int method_password(struct http_req *r, json_t *m, struct authn *a)
 	const char *hash = arena_strdup(r->arena, db_text(rows, 0, 1));
 	int64_t failures = db_int(rows, 0, 2), failed_at = db_int(rows, 0, 3);
 	int64_t expires = db_isnull(rows, 0, 4) ? 0 : db_int(rows, 0, 4);
-	json_t *opts = json_loads(db_text(rows, 0, 5) ? db_text(rows, 0, 5) : "{}", 0, NULL);
+	json_t *opts = ident_object_parse(db_text(rows, 0, 5));
 	db_rows_free(rows);
 	bool ignore_lockout = json_is_true(json_object_get(opts, "ignore_lockout_failure_attempts"));
 	bool ignore_expiry = json_is_true(json_object_get(opts, "ignore_password_expiry"));
@@ -465,8 +465,7 @@ static int h_auth_targets(struct http_req *r, const char *type, const char *key)
 		json_decref(o);
 	}
 	json_decref(ids);
-	r->err = 0;
-	r->errmsg[0] = 0;
+	ident_clear_error(r);
 	return ident_reply_list(r, key, list);
 }
 

@@ -12,77 +12,6 @@
 /* Bound on walks through the region tree (guards against cycles in bad data). */
 #define WALK_MAX 100
 
-/* --- shared helpers --- */
-
-/* Body keys with ':' and '-' turned into '_', as Keystone normalises a new resource. */
-static json_t *normalized(const json_t *obj)
-{
-	json_t *o = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)obj, k, v) {
-		char key[256];
-		size_t n = strlen(k);
-		if (n >= sizeof key) {
-			json_object_set(o, k, v);
-			continue;
-		}
-		for (size_t i = 0; i <= n; i++)
-			key[i] = (k[i] == ':' || k[i] == '-') ? '_' : k[i];
-		json_object_set(o, key, v);
-	}
-	return o;
-}
-
-static bool exists(struct db_conn *c, const char *sql, const char *id, int *rc)
-{
-	struct db_rows *rows;
-	if ((*rc = db_query(c, &rows, sql, DB_TEXT(id))) < 0)
-		return false;
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return found;
-}
-
-static int fail(struct http_req *r, int code, const char *msg)
-{
-	ident_rollback(r);
-	return http_error(r, code, "%s", msg);
-}
-
-/* Keystone's _require_matching_id: an "id" in a PATCH body must name the resource. */
-static int same_id(struct http_req *r, const json_t *body, const char *id)
-{
-	json_t *v = json_object_get(body, "id");
-	if (v && !json_is_null(v) && (!json_is_string(v) || strcmp(json_string_value(v), id)))
-		return http_error(r, ERR_BADREQ, "Cannot change ID");
-	return 0;
-}
-
-static int non_empty(struct http_req *r, const json_t *body, const char *key)
-{
-	if (!json_object_size(body))
-		return http_error(r, ERR_BADREQ, "Invalid input for field '%s': {} does not have enough properties.", key);
-	return 0;
-}
-
-/* Runs a list query with optional equality filters taken from the query string. */
-static int list_query(struct http_req *r, struct db_rows **rows, const char *base, const char *const *filters)
-{
-	struct db_arg args[8];
-	int n = 0;
-	char *sql = arena_printf(r->arena, "%s WHERE 1 = 1", base);
-	for (int i = 0; filters[i] && n < 7; i++) {
-		const char *v = http_query(r, filters[i]);
-		if (!v)
-			continue;
-		sql = arena_printf(r->arena, "%s AND %s = ?", sql, filters[i]);
-		args[n++] = DB_TEXT(v);
-	}
-	args[n] = DB_END_;
-	return db_query_a(ident_db(r), rows, sql, args);
-}
-
 /* --- URL templates --- */
 
 /* The substitutions Keystone allows in endpoint URLs. */
@@ -158,25 +87,13 @@ static json_t *region_render(struct http_req *r, const struct db_rows *rows, int
 	return o;
 }
 
-/* The rendered region, or NULL with 404 (or a database error) recorded. */
-static json_t *region_load(struct http_req *r, const char *id)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT " REGION_COLS " FROM region WHERE id = ?", DB_TEXT(id));
-	if (rc < 0) {
-		ident_db_error(r, rc, "region");
-		return NULL;
-	}
-	json_t *o = db_rows_count(rows) ? region_render(r, rows, 0) : NULL;
-	db_rows_free(rows);
-	if (!o)
-		ident_not_found(r, "region", id);
-	return o;
-}
+static const struct ident_kind region_kind = {
+	"region", "SELECT " REGION_COLS " FROM region WHERE id = ?", region_render,
+};
 
 static int region_reply(struct http_req *r, int status, const char *id)
 {
-	json_t *o = region_load(r, id);
+	json_t *o = ident_load_row(r, &region_kind, id);
 	return o ? ident_reply_one(r, status, "region", o) : r->err;
 }
 
@@ -192,18 +109,13 @@ static int region_fields(struct http_req *r, const json_t *body, const char **de
 static int region_insert(struct http_req *r, const char *id, const char *desc, const char *parent, const char *extra)
 {
 	struct db_conn *c = ident_db(r);
-	int rc;
-	if (exists(c, "SELECT 1 FROM region WHERE id = ?", id, &rc))
-		return fail(r, ERR_CONFLICT, arena_printf(r->arena, "Conflict occurred attempting to store region - "
-			    "Duplicate ID, %s.", id));
+	int rc = ident_exists(c, "SELECT 1 FROM region WHERE id = ?", DB_TEXT(id));
+	if (rc > 0)
+		return ident_abort(r, ERR_CONFLICT, "Conflict occurred attempting to store region - Duplicate ID, %s.", id);
 	if (rc < 0)
 		return ident_db_error(r, rc, "region");
-	if (parent && !exists(c, "SELECT 1 FROM region WHERE id = ?", parent, &rc)) {
-		if (rc < 0)
-			return ident_db_error(r, rc, "region");
-		ident_rollback(r);
-		return ident_not_found(r, "region", parent);
-	}
+	if (parent && (rc = ident_must_exist(r, "region", "region", parent)) < 0)
+		return rc;
 	rc = db_exec(c, "INSERT INTO region (id, description, parent_region_id, extra) VALUES (?, ?, ?, ?)",
 		     DB_TEXT(id), DB_TEXT(desc ? desc : ""), DB_TEXT(parent), DB_TEXT(extra ? extra : "{}"));
 	return rc < 0 ? ident_db_error(r, rc, "region") : 0;
@@ -232,9 +144,7 @@ static int region_create(struct http_req *r, const char *url_id)
 		uuid_hex(gen);
 		id = gen;
 	}
-	json_t *norm = normalized(body);
-	char *extra = ident_extra(r, norm, region_known, NULL);
-	json_decref(norm);
+	char *extra = ident_extra_new(r, body, region_known);
 	if ((rc = ident_begin(r)) < 0 || (rc = region_insert(r, id, desc, parent, extra)) < 0 ||
 	    (rc = ident_commit(r)) < 0)
 		return rc;
@@ -249,15 +159,13 @@ static int h_list_regions(struct http_req *r)
 	int rc = ident_enforce(r, "identity:list_regions", NULL);
 	if (rc < 0)
 		return rc;
-	static const char *const filters[] = { "parent_region_id", NULL };
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " REGION_COLS " FROM region WHERE 1 = 1");
+	ident_sql_filter(&q, r, "parent_region_id", "parent_region_id");
 	struct db_rows *rows;
-	if ((rc = list_query(r, &rows, "SELECT " REGION_COLS " FROM region", filters)) < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "region");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, region_render(r, rows, i));
-	db_rows_free(rows);
-	return ident_reply_list(r, "regions", list);
+	return ident_reply_rows(r, "regions", rows, region_render);
 }
 
 static int h_get_region(struct http_req *r)
@@ -278,24 +186,15 @@ static int h_update_region(struct http_req *r)
 	if (!body)
 		return r->err;
 	const char *desc, *parent;
-	if ((rc = non_empty(r, body, "region")) < 0 || (rc = same_id(r, body, id)) < 0 ||
+	if ((rc = ident_non_empty(r, body, "region")) < 0 || (rc = ident_same_id(r, body, id)) < 0 ||
 	    (rc = region_fields(r, body, &desc, &parent)) < 0 || (rc = ident_begin(r)) < 0)
 		return rc;
+	if (parent && (rc = ident_must_exist(r, "region", "region", parent)) < 0)
+		return rc;
 	struct db_conn *c = ident_db(r);
-	if (parent && !exists(c, "SELECT 1 FROM region WHERE id = ?", parent, &rc)) {
-		if (rc < 0)
-			return ident_db_error(r, rc, "region");
-		ident_rollback(r);
-		return ident_not_found(r, "region", parent);
-	}
 	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT " REGION_COLS " FROM region WHERE id = ?", DB_TEXT(id))) < 0)
-		return ident_db_error(r, rc, "region");
-	if (!db_rows_count(rows)) {
-		db_rows_free(rows);
-		ident_rollback(r);
-		return ident_not_found(r, "region", id);
-	}
+	if ((rc = ident_row_for_update(r, &region_kind, id, &rows)) < 0)
+		return rc;
 	if (!desc)
 		desc = json_object_get(body, "description") ? "" : arena_strdup(r->arena, db_text(rows, 0, 1));
 	bool set_parent = json_object_get(body, "parent_region_id") != NULL;
@@ -307,8 +206,8 @@ static int h_update_region(struct http_req *r)
 	const char *cur = parent;
 	for (int hop = 0; cur && hop < WALK_MAX; hop++) {
 		if (!strcmp(cur, id))
-			return fail(r, ERR_BADREQ, arena_printf(r->arena, "The specified parent region %s would create "
-				    "a circular region hierarchy.", parent));
+			return ident_abort(r, ERR_BADREQ, "The specified parent region %s would create a circular "
+					   "region hierarchy.", parent);
 		if ((rc = db_query(c, &rows, "SELECT parent_region_id FROM region WHERE id = ?", DB_TEXT(cur))) < 0)
 			return ident_db_error(r, rc, "region");
 		cur = db_rows_count(rows) ? arena_strdup(r->arena, db_text(rows, 0, 0)) : NULL;
@@ -323,43 +222,49 @@ static int h_update_region(struct http_req *r)
 	return region_reply(r, 200, id);
 }
 
+/* Regions below the current level are found in id order, each once (the seen set guards
+ * against cycles in bad data). */
+int ident_region_tree(struct db_conn *c, const char *region_id, json_t **out)
+{
+	json_t *tree = json_pack("[s]", region_id);
+	int rc = 0;
+	for (size_t i = 0; i < json_array_size(tree); i++) {
+		struct db_rows *rows;
+		if ((rc = db_query(c, &rows, "SELECT id FROM region WHERE parent_region_id = ? ORDER BY id",
+				   DB_TEXT(json_string_value(json_array_get(tree, i))))) < 0)
+			break;
+		for (int k = 0; k < db_rows_count(rows); k++)
+			if (!ident_array_has(tree, db_text(rows, k, 0)))
+				json_array_append_new(tree, json_string(db_text(rows, k, 0)));
+		db_rows_free(rows);
+	}
+	if (rc < 0) {
+		json_decref(tree);
+		return rc;
+	}
+	*out = tree;
+	return 0;
+}
+
 static int h_delete_region(struct http_req *r)
 {
 	const char *id = http_param(r, "region_id");
 	int rc = ident_enforce(r, "identity:delete_region", NULL);
-	if (rc < 0 || (rc = ident_begin(r)) < 0)
+	if (rc < 0 || (rc = ident_begin(r)) < 0 || (rc = ident_must_exist(r, "region", "region", id)) < 0)
 		return rc;
+	/* The region and its descendants go together, unless one of them has endpoints. */
 	struct db_conn *c = ident_db(r);
-	if (!exists(c, "SELECT 1 FROM region WHERE id = ?", id, &rc)) {
-		if (rc < 0)
-			return ident_db_error(r, rc, "region");
-		ident_rollback(r);
-		return ident_not_found(r, "region", id);
-	}
-	/* The region and its descendants, level by level; children are deleted with it. */
-	json_t *tree = json_pack("[s]", id);
-	for (size_t i = 0; i < json_array_size(tree); i++) {
-		const char *rid = json_string_value(json_array_get(tree, i));
-		struct db_rows *rows;
-		if ((rc = db_query(c, &rows, "SELECT 1 FROM endpoint WHERE region_id = ?", DB_TEXT(rid))) < 0)
-			break;
-		bool used = db_rows_count(rows) > 0;
-		db_rows_free(rows);
-		if (used) {
+	json_t *tree;
+	if ((rc = ident_region_tree(c, id, &tree)) < 0)
+		return ident_db_error(r, rc, "region");
+	for (size_t i = 0; i < json_array_size(tree) && rc >= 0; i++) {
+		rc = ident_exists(c, "SELECT 1 FROM endpoint WHERE region_id = ?",
+				  DB_TEXT(json_string_value(json_array_get(tree, i))));
+		if (rc > 0) {
 			json_decref(tree);
-			return fail(r, ERR_FORBIDDEN, arena_printf(r->arena, "Unable to delete region %s because it or "
-				    "its child regions have associated endpoints.", id));
+			return ident_abort(r, ERR_FORBIDDEN, "Unable to delete region %s because it or its child "
+					   "regions have associated endpoints.", id);
 		}
-		if ((rc = db_query(c, &rows, "SELECT id FROM region WHERE parent_region_id = ?", DB_TEXT(rid))) < 0)
-			break;
-		for (int k = 0; k < db_rows_count(rows); k++) {
-			bool seen = false;
-			for (size_t j = 0; j < json_array_size(tree) && !seen; j++)
-				seen = !strcmp(json_string_value(json_array_get(tree, j)), db_text(rows, k, 0));
-			if (!seen)
-				json_array_append_new(tree, json_string(db_text(rows, k, 0)));
-		}
-		db_rows_free(rows);
 	}
 	/* Leaves first, so no row ever points at a deleted parent. */
 	for (size_t i = json_array_size(tree); rc >= 0 && i-- > 0;)
@@ -386,15 +291,14 @@ static json_t *service_render(struct http_req *r, const struct db_rows *rows, in
 	return o;
 }
 
+static const struct ident_kind service_kind = {
+	"service", "SELECT " SERVICE_COLS " FROM service WHERE id = ?", service_render,
+};
+
 static int service_reply(struct http_req *r, int status, const char *id)
 {
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT " SERVICE_COLS " FROM service WHERE id = ?", DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "service");
-	json_t *o = db_rows_count(rows) ? service_render(r, rows, 0) : NULL;
-	db_rows_free(rows);
-	return o ? ident_reply_one(r, status, "service", o) : ident_not_found(r, "service", id);
+	json_t *o = ident_load_row(r, &service_kind, id);
+	return o ? ident_reply_one(r, status, "service", o) : r->err;
 }
 
 /* type (1..255), name (1..255 with a non-space) and enabled (a boolean). */
@@ -425,7 +329,7 @@ static int h_create_service(struct http_req *r)
 	bool enabled = true;
 	if ((rc = service_fields(r, body, true, &type, &enabled, NULL)) < 0)
 		return rc;
-	json_t *norm = normalized(body);
+	json_t *norm = ident_normalized(body);
 	if (!json_object_get(norm, "name"))
 		json_object_set_new(norm, "name", json_string(""));
 	char *extra = ident_extra(r, norm, service_known, NULL);
@@ -448,9 +352,11 @@ static int h_list_services(struct http_req *r)
 	int rc = ident_enforce(r, "identity:list_services", NULL);
 	if (rc < 0)
 		return rc;
-	static const char *const filters[] = { "type", NULL };
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " SERVICE_COLS " FROM service WHERE 1 = 1");
+	ident_sql_filter(&q, r, "type", "type");
 	struct db_rows *rows;
-	if ((rc = list_query(r, &rows, "SELECT " SERVICE_COLS " FROM service", filters)) < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "service");
 	/* The name lives among the extra attributes, so it is filtered here. */
 	const char *name = http_query(r, "name");
@@ -486,19 +392,14 @@ static int h_update_service(struct http_req *r)
 		return r->err;
 	const char *type;
 	bool enabled = true, has_enabled = false;
-	if ((rc = non_empty(r, body, "service")) < 0 || (rc = same_id(r, body, id)) < 0 ||
+	if ((rc = ident_non_empty(r, body, "service")) < 0 || (rc = ident_same_id(r, body, id)) < 0 ||
 	    (rc = service_fields(r, body, false, &type, &enabled, &has_enabled)) < 0 ||
 	    (rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
 	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT " SERVICE_COLS " FROM service WHERE id = ?", DB_TEXT(id))) < 0)
-		return ident_db_error(r, rc, "service");
-	if (!db_rows_count(rows)) {
-		db_rows_free(rows);
-		ident_rollback(r);
-		return ident_not_found(r, "service", id);
-	}
+	if ((rc = ident_row_for_update(r, &service_kind, id, &rows)) < 0)
+		return rc;
 	if (!type)
 		type = arena_strdup(r->arena, db_text(rows, 0, 1));
 	if (!has_enabled)
@@ -518,15 +419,9 @@ static int h_delete_service(struct http_req *r)
 {
 	const char *id = http_param(r, "service_id");
 	int rc = ident_enforce(r, "identity:delete_service", NULL);
-	if (rc < 0 || (rc = ident_begin(r)) < 0)
+	if (rc < 0 || (rc = ident_begin(r)) < 0 || (rc = ident_must_exist(r, "service", "service", id)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
-	if (!exists(c, "SELECT 1 FROM service WHERE id = ?", id, &rc)) {
-		if (rc < 0)
-			return ident_db_error(r, rc, "service");
-		ident_rollback(r);
-		return ident_not_found(r, "service", id);
-	}
 	if ((rc = db_exec(c, "DELETE FROM endpoint WHERE service_id = ?", DB_TEXT(id))) < 0 ||
 	    (rc = db_exec(c, "DELETE FROM service WHERE id = ?", DB_TEXT(id))) < 0)
 		return ident_db_error(r, rc, "service");
@@ -537,12 +432,11 @@ static int h_delete_service(struct http_req *r)
 
 /* --- endpoints --- */
 
-#define ENDPOINT_COLS "id, service_id, interface, url, region_id, enabled, extra"
 static const char *const endpoint_known[] = {
 	"id", "service_id", "interface", "url", "region_id", "region", "enabled", "legacy_endpoint_id", NULL
 };
 
-static json_t *endpoint_render(struct http_req *r, const struct db_rows *rows, int i)
+json_t *ident_endpoint_render(struct http_req *r, const struct db_rows *rows, int i)
 {
 	const char *id = db_text(rows, i, 0), *region = db_text(rows, i, 4);
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "id", id, "service_id", db_text(rows, i, 1),
@@ -554,15 +448,14 @@ static json_t *endpoint_render(struct http_req *r, const struct db_rows *rows, i
 	return o;
 }
 
+static const struct ident_kind endpoint_kind = {
+	"endpoint", "SELECT " IDENT_ENDPOINT_COLS " FROM endpoint WHERE id = ?", ident_endpoint_render,
+};
+
 static int endpoint_reply(struct http_req *r, int status, const char *id)
 {
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT " ENDPOINT_COLS " FROM endpoint WHERE id = ?", DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "endpoint");
-	json_t *o = db_rows_count(rows) ? endpoint_render(r, rows, 0) : NULL;
-	db_rows_free(rows);
-	return o ? ident_reply_one(r, status, "endpoint", o) : ident_not_found(r, "endpoint", id);
+	json_t *o = ident_load_row(r, &endpoint_kind, id);
+	return o ? ident_reply_one(r, status, "endpoint", o) : r->err;
 }
 
 struct efields {
@@ -609,24 +502,22 @@ static int endpoint_refs(struct http_req *r, const struct efields *f)
 {
 	struct db_conn *c = ident_db(r);
 	int rc;
-	if (f->region_id && !exists(c, "SELECT 1 FROM region WHERE id = ?", f->region_id, &rc)) {
+	if (f->region_id && (rc = ident_exists(c, "SELECT 1 FROM region WHERE id = ?", DB_TEXT(f->region_id))) <= 0) {
 		if (rc < 0)
 			return ident_db_error(r, rc, "endpoint");
-		if (f->region_legacy) {
-			if ((rc = region_insert(r, f->region_id, "", NULL, NULL)) < 0)
-				return rc;
-		} else {
-			return fail(r, ERR_BADREQ, "Expecting to find endpoint region_id in region table. The server "
-				    "could not comply with the request since it is either malformed or otherwise "
-				    "incorrect. The client is assumed to be in error.");
-		}
+		if (!f->region_legacy)
+			return ident_abort(r, ERR_BADREQ, "Expecting to find endpoint region_id in region table. The "
+					   "server could not comply with the request since it is either malformed or "
+					   "otherwise incorrect. The client is assumed to be in error.");
+		if ((rc = region_insert(r, f->region_id, "", NULL, NULL)) < 0)
+			return rc;
 	}
-	if (f->service_id && !exists(c, "SELECT 1 FROM service WHERE id = ?", f->service_id, &rc)) {
+	if (f->service_id && (rc = ident_exists(c, "SELECT 1 FROM service WHERE id = ?", DB_TEXT(f->service_id))) <= 0) {
 		if (rc < 0)
 			return ident_db_error(r, rc, "endpoint");
-		return fail(r, ERR_BADREQ, "Expecting to find endpoint service_id in service table. The server "
-			    "could not comply with the request since it is either malformed or otherwise "
-			    "incorrect. The client is assumed to be in error.");
+		return ident_abort(r, ERR_BADREQ, "Expecting to find endpoint service_id in service table. The server "
+				   "could not comply with the request since it is either malformed or otherwise "
+				   "incorrect. The client is assumed to be in error.");
 	}
 	return 0;
 }
@@ -644,9 +535,7 @@ static int h_create_endpoint(struct http_req *r)
 		return rc;
 	if (url_expand(f.url, NULL, true, NULL, 0) < 0)
 		return http_error(r, ERR_BADREQ, "Cannot create an endpoint with an invalid URL: %s.", f.url);
-	json_t *norm = normalized(body);
-	char *extra = ident_extra(r, norm, endpoint_known, NULL);
-	json_decref(norm);
+	char *extra = ident_extra_new(r, body, endpoint_known);
 	char id[33];
 	uuid_hex(id);
 	if ((rc = ident_begin(r)) < 0 || (rc = endpoint_refs(r, &f)) < 0)
@@ -666,15 +555,15 @@ static int h_list_endpoints(struct http_req *r)
 	int rc = ident_enforce(r, "identity:list_endpoints", NULL);
 	if (rc < 0)
 		return rc;
-	static const char *const filters[] = { "interface", "service_id", "region_id", NULL };
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " IDENT_ENDPOINT_COLS " FROM endpoint WHERE 1 = 1");
+	ident_sql_filter(&q, r, "interface", "interface");
+	ident_sql_filter(&q, r, "service_id", "service_id");
+	ident_sql_filter(&q, r, "region_id", "region_id");
 	struct db_rows *rows;
-	if ((rc = list_query(r, &rows, "SELECT " ENDPOINT_COLS " FROM endpoint", filters)) < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "endpoint");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, endpoint_render(r, rows, i));
-	db_rows_free(rows);
-	return ident_reply_list(r, "endpoints", list);
+	return ident_reply_rows(r, "endpoints", rows, ident_endpoint_render);
 }
 
 static int h_get_endpoint(struct http_req *r)
@@ -695,18 +584,13 @@ static int h_update_endpoint(struct http_req *r)
 	if (!body)
 		return r->err;
 	struct efields f;
-	if ((rc = non_empty(r, body, "endpoint")) < 0 || (rc = same_id(r, body, id)) < 0 ||
+	if ((rc = ident_non_empty(r, body, "endpoint")) < 0 || (rc = ident_same_id(r, body, id)) < 0 ||
 	    (rc = endpoint_fields(r, body, false, &f)) < 0 || (rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
 	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT " ENDPOINT_COLS " FROM endpoint WHERE id = ?", DB_TEXT(id))) < 0)
-		return ident_db_error(r, rc, "endpoint");
-	if (!db_rows_count(rows)) {
-		db_rows_free(rows);
-		ident_rollback(r);
-		return ident_not_found(r, "endpoint", id);
-	}
+	if ((rc = ident_row_for_update(r, &endpoint_kind, id, &rows)) < 0)
+		return rc;
 	struct efields cur = {
 		.service_id = arena_strdup(r->arena, db_text(rows, 0, 1)),
 		.interface = arena_strdup(r->arena, db_text(rows, 0, 2)),
@@ -778,7 +662,7 @@ json_t *ident_catalog(struct identity *id, struct db_conn *c, const char *projec
 	for (int i = 0; i < db_rows_count(rows); i++) {
 		const char *sid = db_text(rows, i, 0);
 		if (!svc || strcmp(json_string_value(json_object_get(svc, "id")), sid)) {
-			json_t *extra = json_loads(db_text(rows, i, 2) ? db_text(rows, i, 2) : "{}", 0, NULL);
+			json_t *extra = ident_object_parse(db_text(rows, i, 2));
 			const char *name = json_string_value(json_object_get(extra, "name"));
 			/* Keystone keeps a service without endpoints, with an empty list. */
 			svc = json_pack("{s:[],s:s,s:s,s:s}", "endpoints", "id", sid, "type", db_text(rows, i, 1),

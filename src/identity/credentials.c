@@ -20,18 +20,6 @@ struct cred {
 	const char *id, *user_id, *project_id, *type, *blob, *extra;
 };
 
-static int enforce(struct http_req *r, const char *rule, json_t *target)
-{
-	int rc = ident_enforce(r, rule, target);
-	json_decref(target);
-	return rc;
-}
-
-static int internal_error(struct http_req *r)
-{
-	return http_error(r, ERR_INTERNAL, "An unexpected error prevented the server from fulfilling your request.");
-}
-
 /* Keystone refuses delegated tokens (here: application credentials) on every credential API. */
 static int require_primary_auth(struct http_req *r)
 {
@@ -47,7 +35,7 @@ static int access_key_id(struct http_req *r, const char *access, char out[65])
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	if (!EVP_Digest(access, strlen(access), md, &mdlen, EVP_sha256(), NULL) || mdlen != sizeof md)
-		return internal_error(r);
+		return ident_internal(r);
 	hex_encode(md, sizeof md, out);
 	return 0;
 }
@@ -84,6 +72,12 @@ static void cred_from_row(struct http_req *r, const struct db_rows *rows, int i,
 	c->extra = arena_strdup(r->arena, db_text(rows, i, 5));
 }
 
+/* Decrypts c's blob in place; 0 or 500 recorded. */
+static int cred_decrypt(struct http_req *r, struct cred *c)
+{
+	return (c->blob = decrypt_blob(r, c->blob)) ? 0 : ident_internal(r);
+}
+
 /* Loads and decrypts one credential; *found false when it does not exist. */
 static int cred_get(struct http_req *r, const char *id, struct cred *c, bool *found)
 {
@@ -95,9 +89,7 @@ static int cred_get(struct http_req *r, const char *id, struct cred *c, bool *fo
 	if (*found)
 		cred_from_row(r, rows, 0, c);
 	db_rows_free(rows);
-	if (*found && !(c->blob = decrypt_blob(r, c->blob)))
-		return internal_error(r);
-	return 0;
+	return *found ? cred_decrypt(r, c) : 0;
 }
 
 static json_t *cred_render(struct http_req *r, const struct cred *c)
@@ -115,6 +107,16 @@ static json_t *cred_target(const struct cred *c)
 	return ident_target("target.credential.id", c->id, "target.credential.user_id", c->user_id,
 			    "target.credential.project_id", c->project_id,
 			    "target.credential.type", c->type, NULL);
+}
+
+/* Loads credential id for a member route and checks rule on it; 404 after the policy check. */
+static int cred_load_enforced(struct http_req *r, const char *rule, const char *id, struct cred *c)
+{
+	bool found = false;
+	int rc = cred_get(r, id, c, &found);
+	if (rc < 0 || (rc = ident_enforce_steal(r, rule, found ? cred_target(c) : NULL)) < 0)
+		return rc;
+	return found ? 0 : ident_not_found(r, "credential", id);
 }
 
 static bool is_ec2(const char *type)
@@ -152,58 +154,71 @@ static int blob_size_ok(struct http_req *r, const char *blob)
 	return 0;
 }
 
+/* Replies with the credentials of rows the caller may read (all when visible is NULL),
+ * decrypted and rendered; frees rows. */
+static int reply_creds(struct http_req *r, struct db_rows *rows,
+		       bool (*visible)(struct http_req *, const struct cred *),
+		       json_t *(*render)(struct http_req *, const struct cred *))
+{
+	json_t *list = json_array();
+	for (int i = 0; i < db_rows_count(rows); i++) {
+		struct cred c;
+		cred_from_row(r, rows, i, &c);
+		if (visible && !visible(r, &c))
+			continue;
+		if (cred_decrypt(r, &c) < 0) {
+			db_rows_free(rows);
+			json_decref(list);
+			return r->err;
+		}
+		json_array_append_new(list, render(r, &c));
+	}
+	db_rows_free(rows);
+	return ident_reply_list(r, "credentials", list);
+}
+
 /* ---- /v3/credentials ---- */
+
+/* Only what the caller may read: their own, or everything for readers of the system. */
+static bool cred_visible(struct http_req *r, const struct cred *c)
+{
+	json_t *t = cred_target(c);
+	bool ok = auth_allowed(ident(r)->policy, r, "identity:get_credential", t);
+	json_decref(t);
+	return ok;
+}
 
 static int h_list_credentials(struct http_req *r)
 {
 	int rc;
 	json_t *t = r->auth->system_scoped ? NULL
 		: ident_target("target.credential.user_id", r->auth->user_id, NULL);
-	if ((rc = enforce(r, "identity:list_credentials", t)) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:list_credentials", t)) < 0)
 		return rc;
-	const char *user_id = http_query(r, "user_id"), *type = http_query(r, "type");
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " CRED_COLS " FROM credential WHERE 1 = 1");
+	ident_sql_filter(&q, r, "user_id", "user_id");
+	ident_sql_filter(&q, r, "type", "type");
 	struct db_rows *rows;
-	rc = db_query(ident_db(r), &rows, "SELECT " CRED_COLS " FROM credential WHERE"
-		      " (CAST(? AS TEXT) IS NULL OR user_id = ?) AND (CAST(? AS TEXT) IS NULL OR type = ?)",
-		      DB_TEXT(user_id), DB_TEXT(user_id), DB_TEXT(type), DB_TEXT(type));
-	if (rc < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "credential");
-	json_t *list = json_array();
+	/* A delegated token sees an empty list. */
 	bool delegated = require_primary_auth(r) < 0;
-	r->err = 0;
-	r->errmsg[0] = 0;
-	for (int i = 0; !delegated && i < db_rows_count(rows); i++) {
-		struct cred c;
-		cred_from_row(r, rows, i, &c);
-		/* Only what the caller may read: their own, or everything for readers of the system. */
-		json_t *ct = cred_target(&c);
-		bool ok = auth_allowed(ident(r)->policy, r, "identity:get_credential", ct);
-		json_decref(ct);
-		if (!ok)
-			continue;
-		if (!(c.blob = decrypt_blob(r, c.blob))) {
-			db_rows_free(rows);
-			json_decref(list);
-			return internal_error(r);
-		}
-		json_array_append_new(list, cred_render(r, &c));
+	ident_clear_error(r);
+	if (delegated) {
+		db_rows_free(rows);
+		return ident_reply_list(r, "credentials", json_array());
 	}
-	db_rows_free(rows);
-	return ident_reply_list(r, "credentials", list);
+	return reply_creds(r, rows, cred_visible, cred_render);
 }
 
 static int h_get_credential(struct http_req *r)
 {
 	const char *id = http_param(r, "credential_id");
 	struct cred c = { 0 };
-	bool found = false;
 	int rc;
-	if ((rc = cred_get(r, id, &c, &found)) < 0)
+	if ((rc = cred_load_enforced(r, "identity:get_credential", id, &c)) < 0)
 		return rc;
-	if ((rc = enforce(r, "identity:get_credential", found ? cred_target(&c) : NULL)) < 0)
-		return rc;
-	if (!found)
-		return ident_not_found(r, "credential", id);
 	if ((rc = require_primary_auth(r)) < 0)
 		return rc;
 	return ident_reply_one(r, 200, "credential", cred_render(r, &c));
@@ -223,6 +238,7 @@ static int cred_fields(struct http_req *r, const json_t *b, bool create, struct 
 	return 0;
 }
 
+/* Keystone words a duplicate credential by its id, not by a name. */
 static int cred_store_error(struct http_req *r, int rc, const char *id)
 {
 	if (rc != ERR_CONFLICT)
@@ -241,7 +257,7 @@ static int h_create_credential(struct http_req *r)
 	json_t *t = ident_target("target.credential.user_id", json_string_value(json_object_get(b, "user_id")),
 				 "target.credential.project_id", json_string_value(json_object_get(b, "project_id")),
 				 "target.credential.type", json_string_value(json_object_get(b, "type")), NULL);
-	if ((rc = enforce(r, "identity:create_credential", t)) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:create_credential", t)) < 0)
 		return rc;
 	struct cred c = { 0 };
 	if ((rc = cred_fields(r, b, true, &c)) < 0)
@@ -306,14 +322,9 @@ static int h_update_credential(struct http_req *r)
 {
 	const char *id = http_param(r, "credential_id");
 	struct cred cur = { 0 };
-	bool found = false;
 	int rc;
-	if ((rc = cred_get(r, id, &cur, &found)) < 0)
+	if ((rc = cred_load_enforced(r, "identity:update_credential", id, &cur)) < 0)
 		return rc;
-	if ((rc = enforce(r, "identity:update_credential", found ? cred_target(&cur) : NULL)) < 0)
-		return rc;
-	if (!found)
-		return ident_not_found(r, "credential", id);
 	json_t *b = ident_body(r, "credential");
 	if (!b)
 		return r->err;
@@ -326,9 +337,8 @@ static int h_update_credential(struct http_req *r)
 		return rc;
 	if (is_ec2(cur.type) && in.blob && (rc = check_ec2_blob_update(r, cur.blob, in.blob)) < 0)
 		return rc;
-	json_t *bid = json_object_get(b, "id");
-	if (bid && !json_is_null(bid) && (!json_is_string(bid) || strcmp(json_string_value(bid), id)))
-		return http_error(r, ERR_BADREQ, "Cannot change ID");
+	if ((rc = ident_same_id(r, b, id)) < 0)
+		return rc;
 	struct cred next = {
 		.id = cur.id,
 		.user_id = in.user_id ? in.user_id : cur.user_id,
@@ -338,7 +348,7 @@ static int h_update_credential(struct http_req *r)
 		.extra = ident_extra(r, b, cred_known, cur.extra),
 	};
 	/* The caller must also be allowed to own the result (no handing credentials to others). */
-	if ((rc = enforce(r, "identity:update_credential", cred_target(&next))) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:update_credential", cred_target(&next))) < 0)
 		return rc;
 	const char *enc = encrypt_blob(r, next.blob);
 	if ((rc = ident_begin(r)) < 0)
@@ -357,14 +367,9 @@ static int h_delete_credential(struct http_req *r)
 {
 	const char *id = http_param(r, "credential_id");
 	struct cred c = { 0 };
-	bool found = false;
 	int rc;
-	if ((rc = cred_get(r, id, &c, &found)) < 0)
+	if ((rc = cred_load_enforced(r, "identity:delete_credential", id, &c)) < 0)
 		return rc;
-	if ((rc = enforce(r, "identity:delete_credential", found ? cred_target(&c) : NULL)) < 0)
-		return rc;
-	if (!found)
-		return ident_not_found(r, "credential", id);
 	if ((rc = require_primary_auth(r)) < 0)
 		return rc;
 	if ((rc = ident_begin(r)) < 0)
@@ -378,34 +383,15 @@ static int h_delete_credential(struct http_req *r)
 
 /* ---- OS-EC2 ---- */
 
-static int row_exists(struct http_req *r, const char *sql, const char *id, bool *found)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, sql, DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "credential");
-	*found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return 0;
-}
-
 static int user_must_exist(struct http_req *r, const char *user_id)
 {
-	bool found = false;
-	int rc = row_exists(r, "SELECT 1 FROM users WHERE id = ?", user_id, &found);
-	if (rc < 0)
-		return rc;
-	return found ? 0 : ident_not_found(r, "user", user_id);
+	return ident_must_exist(r, "users", "user", user_id);
 }
 
 /* {user_id, tenant_id, access, secret, trust_id, links} of an ec2 credential. */
 static json_t *ec2_render(struct http_req *r, const struct cred *c)
 {
-	json_t *b = json_loads(c->blob, JSON_DECODE_ANY, NULL);
-	if (!json_is_object(b)) {
-		json_decref(b);
-		b = json_object();
-	}
+	json_t *b = ident_object_parse(c->blob);
 	json_t *access = json_object_get(b, "access"), *secret = json_object_get(b, "secret");
 	json_t *trust = json_object_get(b, "trust_id");
 	json_t *o = json_pack("{s:s,s:O,s:O,s:O}", "user_id", c->user_id,
@@ -427,44 +413,31 @@ static int h_ec2_list(struct http_req *r)
 {
 	const char *user_id = http_param(r, "user_id");
 	int rc;
-	if ((rc = enforce(r, "identity:ec2_list_credentials", ec2_owner_target(user_id))) < 0 ||
+	if ((rc = ident_enforce_steal(r, "identity:ec2_list_credentials", ec2_owner_target(user_id))) < 0 ||
 	    (rc = require_primary_auth(r)) < 0 || (rc = user_must_exist(r, user_id)) < 0)
 		return rc;
 	struct db_rows *rows;
 	if ((rc = db_query(ident_db(r), &rows, "SELECT " CRED_COLS " FROM credential WHERE user_id = ?"
 			   " AND type = 'ec2'", DB_TEXT(user_id))) < 0)
 		return ident_db_error(r, rc, "credential");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++) {
-		struct cred c;
-		cred_from_row(r, rows, i, &c);
-		if (!(c.blob = decrypt_blob(r, c.blob))) {
-			db_rows_free(rows);
-			json_decref(list);
-			return internal_error(r);
-		}
-		json_array_append_new(list, ec2_render(r, &c));
-	}
-	db_rows_free(rows);
-	return ident_reply_list(r, "credentials", list);
+	return reply_creds(r, rows, NULL, ec2_render);
 }
 
 static int h_ec2_create(struct http_req *r)
 {
 	const char *user_id = http_param(r, "user_id");
 	int rc;
-	if ((rc = enforce(r, "identity:ec2_create_credential", ec2_owner_target(user_id))) < 0 ||
+	if ((rc = ident_enforce_steal(r, "identity:ec2_create_credential", ec2_owner_target(user_id))) < 0 ||
 	    (rc = user_must_exist(r, user_id)) < 0)
 		return rc;
 	json_t *b = r->body_len ? http_body_json(r) : NULL;
 	if (r->body_len && !b)
 		return r->err;
 	const char *tenant = json_string_value(json_object_get(b, "tenant_id"));
-	bool found = false;
-	if (tenant && (rc = row_exists(r, "SELECT 1 FROM project WHERE id = ?", tenant, &found)) < 0)
+	if (!tenant)
+		return ident_not_found(r, "project", "None");
+	if ((rc = ident_must_exist(r, "project", "project", tenant)) < 0)
 		return rc;
-	if (!found)
-		return ident_not_found(r, "project", tenant ? tenant : "None");
 	if ((rc = require_primary_auth(r)) < 0)
 		return rc;
 	char access[33], secret[33], id[65];
@@ -473,11 +446,9 @@ static int h_ec2_create(struct http_req *r)
 	if ((rc = access_key_id(r, access, id)) < 0)
 		return rc;
 	json_t *blob = json_pack("{s:s,s:s,s:n}", "access", access, "secret", secret, "trust_id");
-	char *text = json_dumps(blob, JSON_COMPACT);
-	json_decref(blob);
 	struct cred c = { .id = id, .user_id = user_id, .project_id = tenant, .type = "ec2",
-			  .blob = arena_strdup(r->arena, text) };
-	free(text);
+			  .blob = ident_json_text(r, blob) };
+	json_decref(blob);
 	const char *enc = encrypt_blob(r, c.blob);
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
@@ -503,7 +474,7 @@ static int ec2_load(struct http_req *r, const char *rule, struct cred *c)
 		return ident_not_found(r, "credential", id);
 	json_t *t = cred_target(c);
 	json_object_set_new(t, "user_id", json_string(user_id));
-	if ((rc = enforce(r, rule, t)) < 0 || (rc = user_must_exist(r, user_id)) < 0)
+	if ((rc = ident_enforce_steal(r, rule, t)) < 0 || (rc = user_must_exist(r, user_id)) < 0)
 		return rc;
 	if (strcmp(c->type, "ec2"))
 		return http_error(r, ERR_UNAUTH, "EC2 access key not found.");

@@ -5,7 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#define DOMAIN_NAME_MAX 64
+/* resource/schema.py's name length for domains and projects. */
+#define RESOURCE_NAME_MAX 64
 #define TAG_MAX 255
 #define TAGS_MAX 80
 #define DOMAIN_COLS "id, name, description, enabled, extra"
@@ -26,79 +27,51 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-/* Keystone strips surrounding whitespace from names; returns an arena copy. */
-static const char *strip(struct http_req *r, const char *s)
+/* A domain name: a resource name that the federation mapping has not reserved. */
+static int domain_name(struct http_req *r, const json_t *obj, bool required, const char **out)
 {
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return arena_strndup(r->arena, s, n);
+	int rc = ident_resource_name(r, obj, required, out);
+	if (rc < 0 || !*out)
+		return rc;
+	/* The federation mapping reserves this name for its shadow domain. */
+	const char *name = ident_strip(r, *out);
+	if (!strcasecmp(name, "Federated"))
+		return http_error(r, ERR_BADREQ, "Domain cannot be named %s", *out);
+	*out = name;
+	return 0;
 }
 
-/* A name as resource/schema.py wants it: a string of 1..64 characters with a non-space. */
-static int domain_name(struct http_req *r, const json_t *obj, bool required, const char **out)
+/* The extra text with key set to value (a borrowed JSON value; NULL removes it). Arena string. */
+static char *extra_set(struct http_req *r, const char *extra, const char *key, const json_t *value)
+{
+	json_t *e = ident_object_parse(extra);
+	if (value)
+		json_object_set(e, key, (json_t *)value);
+	else
+		json_object_del(e, key);
+	char *out = ident_json_text(r, e);
+	json_decref(e);
+	return out;
+}
+
+/* --- validation shared with projects.c --- */
+
+int ident_resource_name(struct http_req *r, const json_t *obj, bool required, const char **out)
 {
 	int rc = ident_str(r, obj, "name", required, false, 0, out);
 	if (rc < 0 || !*out)
 		return rc;
 	if (!**out)
 		return http_error(r, ERR_BADREQ, "Invalid input for field 'name': '' is too short.");
-	if (utf8_chars(*out) > DOMAIN_NAME_MAX)
+	if (utf8_chars(*out) > RESOURCE_NAME_MAX)
 		return http_error(r, ERR_BADREQ, "Invalid input for field 'name': '%.40s...' is too long.", *out);
 	const char *p = *out;
 	while (*p && isspace((unsigned char)*p))
 		p++;
 	if (!*p)
 		return http_error(r, ERR_BADREQ, "Invalid input for field 'name': '%s' does not match '[\\S]+'.", *out);
-	/* The federation mapping reserves this name for its shadow domain. */
-	if (!strcasecmp(strip(r, *out), "Federated"))
-		return http_error(r, ERR_BADREQ, "Domain cannot be named %s", *out);
-	*out = strip(r, *out);
 	return 0;
 }
-
-/* Body keys with ':' and '-' turned into '_', as Keystone normalises a new resource. */
-static json_t *normalized(const json_t *obj)
-{
-	json_t *o = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)obj, k, v) {
-		char key[256];
-		size_t n = strlen(k);
-		if (n >= sizeof key) {
-			json_object_set(o, k, v);
-			continue;
-		}
-		for (size_t i = 0; i <= n; i++)
-			key[i] = (k[i] == ':' || k[i] == '-') ? '_' : k[i];
-		json_object_set(o, key, v);
-	}
-	return o;
-}
-
-/* The extra text with key set to value (a borrowed JSON value; NULL removes it). Arena string. */
-static char *extra_set(struct http_req *r, const char *extra, const char *key, const json_t *value)
-{
-	json_t *e = json_loads(extra ? extra : "{}", 0, NULL);
-	if (!json_is_object(e)) {
-		json_decref(e);
-		e = json_object();
-	}
-	if (value)
-		json_object_set(e, key, (json_t *)value);
-	else
-		json_object_del(e, key);
-	char *s = json_dumps(e, JSON_COMPACT);
-	char *out = arena_strdup(r->arena, s ? s : "{}");
-	free(s);
-	json_decref(e);
-	return out;
-}
-
-/* --- validation shared with projects.c --- */
 
 static int tag_check(struct http_req *r, const char *field, const json_t *v)
 {
@@ -173,7 +146,7 @@ static json_t *domain_render(struct http_req *r, const struct db_rows *rows, int
 	const char *desc = db_text(rows, i, 2);
 	json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "id", id, "name", db_text(rows, i, 1),
 			      "description", desc ? desc : "", "enabled", db_bool(rows, i, 3));
-	json_t *extra = json_loads(db_text(rows, i, 4) ? db_text(rows, i, 4) : "{}", 0, NULL);
+	json_t *extra = ident_object_parse(db_text(rows, i, 4));
 	json_t *tags = json_object_get(extra, "tags");
 	json_t *opts = json_object_get(extra, "options");
 	json_object_set_new(o, "tags", json_is_array(tags) ? json_incref(tags) : json_array());
@@ -184,49 +157,13 @@ static json_t *domain_render(struct http_req *r, const struct db_rows *rows, int
 	return o;
 }
 
-/* The domain row as rendered, or NULL when absent (nothing recorded). *dberr set on failure. */
-static json_t *domain_get(struct http_req *r, const char *id, int *dberr)
-{
-	struct db_rows *rows;
-	*dberr = 0;
-	int rc = db_query(ident_db(r), &rows, "SELECT " DOMAIN_COLS " FROM domain WHERE id = ?", DB_TEXT(id));
-	if (rc < 0) {
-		*dberr = rc;
-		return NULL;
-	}
-	json_t *o = db_rows_count(rows) ? domain_render(r, rows, 0) : NULL;
-	db_rows_free(rows);
-	return o;
-}
+static const struct ident_kind domain_kind = {
+	"domain", "SELECT " DOMAIN_COLS " FROM domain WHERE id = ?", domain_render,
+};
 
 json_t *ident_domain_load(struct http_req *r, const char *id)
 {
-	int dberr;
-	json_t *o = domain_get(r, id, &dberr);
-	if (dberr) {
-		ident_db_error(r, dberr, "domain");
-		return NULL;
-	}
-	if (!o)
-		ident_not_found(r, "domain", id);
-	return o;
-}
-
-static bool immutable(const json_t *resource)
-{
-	return json_is_true(json_object_get(json_object_get(resource, "options"), "immutable"));
-}
-
-/* Keystone lets an immutable resource change only its "immutable" option to false/null. */
-static bool immutable_update_ok(const json_t *body)
-{
-	if (json_object_size(body) != 1)
-		return false;
-	json_t *opts = json_object_get(body, "options");
-	if (!json_is_object(opts))
-		return false;
-	json_t *v = json_object_get(opts, "immutable");
-	return v && (json_is_false(v) || json_is_null(v));
+	return ident_load_row(r, &domain_kind, id);
 }
 
 static json_t *domain_target(const char *id, const json_t *dom)
@@ -289,9 +226,7 @@ int ident_domain_create(struct http_req *r, const json_t *body, json_t **out)
 	json_t *options = ident_options_merge(r, opts, NULL);
 	if (!options)
 		return r->err;
-	json_t *norm = normalized(body);
-	char *extra = ident_extra(r, norm, domain_known, NULL);
-	json_decref(norm);
+	char *extra = ident_extra_new(r, body, domain_known);
 	if (tags)
 		extra = extra_set(r, extra, "tags", tags);
 	if (json_object_size(options))
@@ -301,13 +236,10 @@ int ident_domain_create(struct http_req *r, const json_t *body, json_t **out)
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
-	struct db_rows *rows;
 	/* Domains and projects share one id space in Keystone. */
-	if ((rc = db_query(c, &rows, "SELECT 1 FROM project WHERE id = ?", DB_TEXT(id))) < 0)
+	if ((rc = ident_exists(c, "SELECT 1 FROM project WHERE id = ?", DB_TEXT(id))) < 0)
 		return ident_db_error(r, rc, "domain");
-	bool taken = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	if (taken)
+	if (rc)
 		return conflict(r, name);
 	rc = db_exec(c, "INSERT INTO domain (id, name, description, enabled, extra, created_at)"
 		     " VALUES (?, ?, ?, ?, ?, ?)", DB_TEXT(id), DB_TEXT(name), DB_TEXT(desc ? desc : ""),
@@ -324,34 +256,25 @@ int ident_domain_create(struct http_req *r, const json_t *body, json_t **out)
 
 int ident_domain_update(struct http_req *r, const char *id, const json_t *body, json_t **out)
 {
-	if (!json_object_size(body))
-		return http_error(r, ERR_BADREQ, "Invalid input for field 'domain': {} does not have enough properties.");
 	const char *name, *desc;
 	bool enabled = true, has_enabled = false;
 	json_t *tags, *opts;
-	int rc = domain_fields(r, body, false, &name, &desc, &enabled, &has_enabled, &tags, &opts);
-	if (rc < 0)
+	int rc = ident_non_empty(r, body, "domain");
+	if (rc < 0 || (rc = domain_fields(r, body, false, &name, &desc, &enabled, &has_enabled, &tags, &opts)) < 0)
 		return rc;
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
 	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT " DOMAIN_COLS " FROM domain WHERE id = ?", DB_TEXT(id))) < 0)
-		return ident_db_error(r, rc, "domain");
-	if (!db_rows_count(rows)) {
-		db_rows_free(rows);
-		ident_rollback(r);
-		return ident_not_found(r, "domain", id);
-	}
+	if ((rc = ident_row_for_update(r, &domain_kind, id, &rows)) < 0)
+		return rc;
 	json_t *cur = domain_render(r, rows, 0);
 	const char *old_extra = arena_strdup(r->arena, db_text(rows, 0, 4));
 	db_rows_free(rows);
 	arena_defer(r->arena, json_decref_void, cur);
-	if (immutable(cur) && !immutable_update_ok(body)) {
-		ident_rollback(r);
-		return http_error(r, ERR_FORBIDDEN, "Unable to update immutable domain resource: `%s. Set resource "
-				  "option \"immutable\" to false first.", id);
-	}
+	if (ident_immutable(cur) && !ident_immutable_update_ok(body))
+		return ident_abort(r, ERR_FORBIDDEN, "Unable to update immutable domain resource: `%s. Set resource "
+				   "option \"immutable\" to false first.", id);
 	json_t *options = ident_options_merge(r, opts, json_object_get(cur, "options"));
 	if (!options) {
 		ident_rollback(r);
@@ -429,25 +352,18 @@ int ident_domain_delete(struct http_req *r, const char *id)
 	int rc;
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
-	int dberr;
-	json_t *cur = domain_get(r, id, &dberr);
-	if (dberr)
-		return ident_db_error(r, dberr, "domain");
+	json_t *cur = ident_load_row(r, &domain_kind, id);
 	if (!cur) {
 		ident_rollback(r);
-		return ident_not_found(r, "domain", id);
+		return r->err;
 	}
-	bool imm = immutable(cur), enabled = json_is_true(json_object_get(cur, "enabled"));
+	bool imm = ident_immutable(cur), enabled = json_is_true(json_object_get(cur, "enabled"));
 	json_decref(cur);
-	if (imm) {
-		ident_rollback(r);
-		return http_error(r, ERR_FORBIDDEN, "Unable to delete immutable domain resource: `%s. Set resource "
-				  "option \"immutable\" to false first.", id);
-	}
-	if (enabled) {
-		ident_rollback(r);
-		return http_error(r, ERR_FORBIDDEN, "Cannot delete a domain that is enabled, please disable it first.");
-	}
+	if (imm)
+		return ident_abort(r, ERR_FORBIDDEN, "Unable to delete immutable domain resource: `%s. Set resource "
+				   "option \"immutable\" to false first.", id);
+	if (enabled)
+		return ident_abort(r, ERR_FORBIDDEN, "Cannot delete a domain that is enabled, please disable it first.");
 	if ((rc = domain_purge(ident_db(r), id)) < 0)
 		return ident_db_error(r, rc, "domain");
 	return ident_commit(r);
@@ -455,42 +371,19 @@ int ident_domain_delete(struct http_req *r, const char *id)
 
 /* --- handlers --- */
 
-/* Keystone's boolean query filters: only the usual false spellings mean false. */
-static bool query_true(const char *v)
-{
-	static const char *const f[] = { "f", "false", "n", "no", "off", "0" };
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-		if (!strcasecmp(v, f[i]))
-			return false;
-	return true;
-}
-
 static int h_list_domains(struct http_req *r)
 {
 	int rc = ident_enforce(r, "identity:list_domains", NULL);
 	if (rc < 0)
 		return rc;
-	const char *name = http_query(r, "name"), *en = http_query(r, "enabled");
-	struct db_arg args[3];
-	int n = 0;
-	char *sql = arena_strdup(r->arena, "SELECT " DOMAIN_COLS " FROM domain WHERE 1 = 1");
-	if (name) {
-		sql = arena_printf(r->arena, "%s AND name = ?", sql);
-		args[n++] = DB_TEXT(name);
-	}
-	if (en) {
-		sql = arena_printf(r->arena, "%s AND enabled = ?", sql);
-		args[n++] = DB_BOOL(query_true(en));
-	}
-	args[n] = DB_END_;
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " DOMAIN_COLS " FROM domain WHERE 1 = 1");
+	ident_sql_filter(&q, r, "name", "name");
+	ident_sql_filter_bool(&q, r, "enabled", "enabled");
 	struct db_rows *rows;
-	if ((rc = db_query_a(ident_db(r), &rows, sql, args)) < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "domain");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, domain_render(r, rows, i));
-	db_rows_free(rows);
-	return ident_reply_list(r, "domains", list);
+	return ident_reply_rows(r, "domains", rows, domain_render);
 }
 
 static int h_create_domain(struct http_req *r)
@@ -508,19 +401,10 @@ static int h_create_domain(struct http_req *r)
 
 static int h_get_domain(struct http_req *r)
 {
-	const char *id = http_param(r, "domain_id");
-	int dberr;
-	json_t *dom = domain_get(r, id, &dberr);
-	if (dberr)
-		return ident_db_error(r, dberr, "domain");
-	json_t *t = domain_target(id, dom);
-	int rc = ident_enforce(r, "identity:get_domain", t);
-	json_decref(t);
-	if (rc < 0 || !dom) {
-		json_decref(dom);
-		return rc < 0 ? rc : ident_not_found(r, "domain", id);
-	}
-	return ident_reply_one(r, 200, "domain", dom);
+	json_t *dom;
+	int rc = ident_load_enforced(r, &domain_kind, http_param(r, "domain_id"), "identity:get_domain",
+				     domain_target, &dom);
+	return rc < 0 ? rc : ident_reply_one(r, 200, "domain", dom);
 }
 
 /* PATCH and DELETE look the domain up before policy, as Keystone's enforcer does. */
@@ -529,9 +413,7 @@ static int enforce_existing(struct http_req *r, const char *rule, const char *id
 	json_t *dom = ident_domain_load(r, id);
 	if (!dom)
 		return r->err;
-	json_t *t = domain_target(id, dom);
-	int rc = ident_enforce(r, rule, t);
-	json_decref(t);
+	int rc = ident_enforce_steal(r, rule, domain_target(id, dom));
 	json_decref(dom);
 	return rc;
 }

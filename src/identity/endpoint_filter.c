@@ -2,12 +2,12 @@
  * region_id), the project↔endpoint and project↔endpoint-group associations, and
  * ident_endpoint_filter(), the endpoints a project's catalog is restricted to. */
 #include "identity/ident.h"
-#include <stdlib.h>
 #include <string.h>
 
 #define EPF "/v3/OS-EP-FILTER"
 #define GROUP_COLS "id, name, description, filters"
-#define ENDPOINT_COLS "id, service_id, interface, url, region_id, enabled, extra"
+/* What a missing group is called in Keystone's 404. */
+#define GROUP_WHAT "Endpoint Group"
 
 static const char *const filter_keys[] = { "service_id", "region_id", "interface", NULL };
 
@@ -85,74 +85,13 @@ bool ident_endpoint_filter_used(struct db_conn *c)
 	static const char *const q[] = {
 		"SELECT 1 FROM project_endpoint LIMIT 1", "SELECT 1 FROM project_endpoint_group LIMIT 1",
 	};
-	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-		struct db_rows *rows;
-		if (db_query(c, &rows, q[i]) < 0)
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+		if (ident_exists(c, q[i]) != 0)
 			return true;
-		bool any = db_rows_count(rows) > 0;
-		db_rows_free(rows);
-		if (any)
-			return true;
-	}
 	return false;
 }
 
 /* --- helpers --- */
-
-static int fail(struct http_req *r, int code, const char *msg)
-{
-	ident_rollback(r);
-	return http_error(r, code, "%s", msg);
-}
-
-/* 0 when a row matches the one-parameter query, ERR_NOTFOUND when none, or a database error
- * (recorded). */
-static int must_exist(struct http_req *r, const char *sql, const char *id, const char *what)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, sql, DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, what);
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return found ? 0 : ERR_NOTFOUND;
-}
-
-static int project_exists(struct http_req *r, const char *id)
-{
-	int rc = must_exist(r, "SELECT 1 FROM project WHERE id = ?", id, "project");
-	return rc == ERR_NOTFOUND ? ident_not_found(r, "project", id) : rc;
-}
-
-static int endpoint_exists(struct http_req *r, const char *id)
-{
-	int rc = must_exist(r, "SELECT 1 FROM endpoint WHERE id = ?", id, "endpoint");
-	return rc == ERR_NOTFOUND ? ident_not_found(r, "endpoint", id) : rc;
-}
-
-static int group_missing(struct http_req *r, const char *id)
-{
-	return http_error(r, ERR_NOTFOUND, "Could not find Endpoint Group: %s.", id);
-}
-
-static int group_exists(struct http_req *r, const char *id)
-{
-	int rc = must_exist(r, "SELECT 1 FROM endpoint_group WHERE id = ?", id, "endpoint_group");
-	return rc == ERR_NOTFOUND ? group_missing(r, id) : rc;
-}
-
-/* An endpoint as /v3/endpoints shows it. */
-static json_t *endpoint_render(struct http_req *r, const struct db_rows *rows, int i)
-{
-	const char *id = db_text(rows, i, 0), *region = db_text(rows, i, 4);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "id", id, "service_id", db_text(rows, i, 1),
-			      "interface", db_text(rows, i, 2), "url", db_text(rows, i, 3),
-			      "region_id", region ? json_string(region) : json_null(),
-			      "region", region ? json_string(region) : json_null(), "enabled", db_bool(rows, i, 5));
-	json_object_set_new(o, "links", ident_links(r, "/v3/endpoints/%s", id));
-	ident_merge_extra(o, db_text(rows, i, 6));
-	return o;
-}
 
 /* Replies with the endpoints whose ids are the keys of set (in its order); steals set. */
 static int reply_endpoints(struct http_req *r, json_t *set)
@@ -163,11 +102,11 @@ static int reply_endpoints(struct http_req *r, json_t *set)
 	int rc = 0;
 	json_object_foreach(set, id, v) {
 		struct db_rows *rows;
-		if ((rc = db_query(ident_db(r), &rows, "SELECT " ENDPOINT_COLS " FROM endpoint WHERE id = ?",
+		if ((rc = db_query(ident_db(r), &rows, "SELECT " IDENT_ENDPOINT_COLS " FROM endpoint WHERE id = ?",
 				   DB_TEXT(id))) < 0)
 			break;
 		if (db_rows_count(rows))
-			json_array_append_new(list, endpoint_render(r, rows, 0));
+			json_array_append_new(list, ident_endpoint_render(r, rows, 0));
 		db_rows_free(rows);
 	}
 	json_decref(set);
@@ -187,8 +126,7 @@ static int reply_projects(struct http_req *r, struct db_rows *rows)
 		if (p) {
 			json_array_append_new(list, p);
 		} else if (r->err == ERR_NOTFOUND) {
-			r->err = 0;
-			r->errmsg[0] = 0;
+			ident_clear_error(r);
 		} else {
 			db_rows_free(rows);
 			json_decref(list);
@@ -203,52 +141,14 @@ static int reply_projects(struct http_req *r, struct db_rows *rows)
 
 static json_t *group_render(struct http_req *r, const struct db_rows *rows, int i)
 {
-	const char *id = db_text(rows, i, 0), *desc = db_text(rows, i, 2), *ftext = db_text(rows, i, 3);
-	json_t *filters = json_loads(ftext ? ftext : "{}", 0, NULL);
-	if (!json_is_object(filters)) {
-		json_decref(filters);
-		filters = json_object();
-	}
+	const char *id = db_text(rows, i, 0), *desc = db_text(rows, i, 2);
 	json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "id", id, "name", db_text(rows, i, 1),
-			      "description", desc ? json_string(desc) : json_null(), "filters", filters);
+			      "description", desc ? json_string(desc) : json_null(),
+			      "filters", ident_object_parse(db_text(rows, i, 3)));
 	json_object_set_new(o, "links", ident_links(r, EPF "/endpoint_groups/%s", id));
 	return o;
 }
 
-/* The rendered group, or NULL with 404 (or a database error) recorded. */
-static json_t *group_load(struct http_req *r, const char *id)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT " GROUP_COLS " FROM endpoint_group WHERE id = ?", DB_TEXT(id));
-	if (rc < 0) {
-		ident_db_error(r, rc, "endpoint_group");
-		return NULL;
-	}
-	json_t *o = db_rows_count(rows) ? group_render(r, rows, 0) : NULL;
-	db_rows_free(rows);
-	if (!o)
-		group_missing(r, id);
-	return o;
-}
-
-/* The request's {"endpoint_group": {...}}; a missing member is an empty object, as Keystone
- * reads it. NULL with 400 recorded when it is not an object. */
-static json_t *group_body(struct http_req *r)
-{
-	json_t *b = http_body_json(r);
-	if (!b)
-		return NULL;
-	json_t *o = json_object_get(b, "endpoint_group");
-	if (!o) {
-		o = json_object();
-		arena_defer(r->arena, json_decref_void, o);
-	}
-	if (!json_is_object(o)) {
-		http_error(r, ERR_BADREQ, "Invalid input for field 'endpoint_group': value is not of type 'object'.");
-		return NULL;
-	}
-	return o;
-}
 
 struct gfields {
 	const char *name, *desc;
@@ -293,17 +193,13 @@ static int group_fields(struct http_req *r, const json_t *body, bool create, str
 	return 0;
 }
 
-static char *dump(struct http_req *r, const json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-	char *out = arena_strdup(r->arena, s ? s : "{}");
-	free(s);
-	return out;
-}
+static const struct ident_kind group_kind = {
+	GROUP_WHAT, "SELECT " GROUP_COLS " FROM endpoint_group WHERE id = ?", group_render,
+};
 
 static int group_reply(struct http_req *r, int status, const char *id)
 {
-	json_t *g = group_load(r, id);
+	json_t *g = ident_load_row(r, &group_kind, id);
 	return g ? ident_reply_one(r, status, "endpoint_group", g) : r->err;
 }
 
@@ -312,7 +208,7 @@ static int h_create_group(struct http_req *r)
 	int rc = ident_enforce(r, "identity:create_endpoint_group", NULL);
 	if (rc < 0)
 		return rc;
-	json_t *body = group_body(r);
+	json_t *body = ident_body_opt(r, "endpoint_group");
 	struct gfields f;
 	if (!body)
 		return r->err;
@@ -323,7 +219,7 @@ static int h_create_group(struct http_req *r)
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
 	rc = db_exec(ident_db(r), "INSERT INTO endpoint_group (id, name, description, filters) VALUES (?, ?, ?, ?)",
-		     DB_TEXT(id), DB_TEXT(f.name), DB_TEXT(f.desc), DB_TEXT(dump(r, f.filters)));
+		     DB_TEXT(id), DB_TEXT(f.name), DB_TEXT(f.desc), DB_TEXT(ident_json_text(r, f.filters)));
 	if (rc < 0)
 		return ident_db_error(r, rc, "endpoint_group");
 	if ((rc = ident_commit(r)) < 0)
@@ -336,18 +232,14 @@ static int h_list_groups(struct http_req *r)
 	int rc = ident_enforce(r, "identity:list_endpoint_groups", NULL);
 	if (rc < 0)
 		return rc;
-	const char *name = http_query(r, "name");
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " GROUP_COLS " FROM endpoint_group WHERE 1 = 1");
+	ident_sql_filter(&q, r, "name", "name");
+	ident_sql_text(&q, " ORDER BY id");
 	struct db_rows *rows;
-	rc = name ? db_query(ident_db(r), &rows, "SELECT " GROUP_COLS " FROM endpoint_group WHERE name = ? ORDER BY id",
-			     DB_TEXT(name))
-		  : db_query(ident_db(r), &rows, "SELECT " GROUP_COLS " FROM endpoint_group ORDER BY id");
-	if (rc < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "endpoint_group");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, group_render(r, rows, i));
-	db_rows_free(rows);
-	return ident_reply_list(r, "endpoint_groups", list);
+	return ident_reply_rows(r, "endpoint_groups", rows, group_render);
 }
 
 static int h_get_group(struct http_req *r)
@@ -364,29 +256,21 @@ static int h_update_group(struct http_req *r)
 	int rc = ident_enforce(r, "identity:update_endpoint_group", NULL);
 	if (rc < 0)
 		return rc;
-	json_t *body = group_body(r);
+	json_t *body = ident_body_opt(r, "endpoint_group");
 	struct gfields f;
 	if (!body)
 		return r->err;
 	if ((rc = group_fields(r, body, false, &f)) < 0)
 		return rc;
-	json_t *bid = json_object_get(body, "id");
-	if (bid && !json_is_null(bid) && (!json_is_string(bid) || strcmp(json_string_value(bid), id)))
-		return http_error(r, ERR_BADREQ, "Cannot change ID");
-	if ((rc = ident_begin(r)) < 0)
+	if ((rc = ident_same_id(r, body, id)) < 0 || (rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
 	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT " GROUP_COLS " FROM endpoint_group WHERE id = ?", DB_TEXT(id))) < 0)
-		return ident_db_error(r, rc, "endpoint_group");
-	if (!db_rows_count(rows)) {
-		db_rows_free(rows);
-		ident_rollback(r);
-		return group_missing(r, id);
-	}
+	if ((rc = ident_row_for_update(r, &group_kind, id, &rows)) < 0)
+		return rc;
 	const char *name = f.name ? f.name : arena_strdup(r->arena, db_text(rows, 0, 1));
 	const char *desc = f.has_desc ? f.desc : arena_strdup(r->arena, db_text(rows, 0, 2));
-	const char *filters = f.filters ? dump(r, f.filters) : arena_strdup(r->arena, db_text(rows, 0, 3));
+	const char *filters = f.filters ? ident_json_text(r, f.filters) : arena_strdup(r->arena, db_text(rows, 0, 3));
 	db_rows_free(rows);
 	rc = db_exec(c, "UPDATE endpoint_group SET name = ?, description = ?, filters = ? WHERE id = ?",
 		     DB_TEXT(name), DB_TEXT(desc), DB_TEXT(filters), DB_TEXT(id));
@@ -409,7 +293,7 @@ static int h_delete_group(struct http_req *r)
 		return ident_db_error(r, rc, "endpoint_group");
 	if (!rc) {
 		ident_rollback(r);
-		return group_missing(r, id);
+		return ident_not_found(r, GROUP_WHAT, id);
 	}
 	if ((rc = ident_commit(r)) < 0)
 		return rc;
@@ -422,13 +306,14 @@ static int h_add_endpoint(struct http_req *r)
 {
 	const char *pid = http_param(r, "project_id"), *eid = http_param(r, "endpoint_id");
 	int rc = ident_enforce(r, "identity:add_endpoint_to_project", NULL);
-	if (rc < 0 || (rc = endpoint_exists(r, eid)) < 0 || (rc = project_exists(r, pid)) < 0 ||
-	    (rc = ident_begin(r)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "endpoint", "endpoint", eid)) < 0 ||
+	    (rc = ident_must_exist(r, "project", "project", pid)) < 0 || (rc = ident_begin(r)) < 0)
 		return rc;
 	rc = db_exec(ident_db(r), "INSERT INTO project_endpoint (endpoint_id, project_id) VALUES (?, ?)",
 		     DB_TEXT(eid), DB_TEXT(pid));
 	if (rc == ERR_CONFLICT)
-		return fail(r, ERR_CONFLICT, "Conflict occurred attempting to store project_endpoint - Duplicate entry.");
+		return ident_abort(r, ERR_CONFLICT, "Conflict occurred attempting to store project_endpoint - "
+				   "Duplicate entry.");
 	if (rc < 0)
 		return ident_db_error(r, rc, "project_endpoint");
 	if ((rc = ident_commit(r)) < 0)
@@ -445,15 +330,13 @@ static int h_check_endpoint(struct http_req *r)
 {
 	const char *pid = http_param(r, "project_id"), *eid = http_param(r, "endpoint_id");
 	int rc = ident_enforce(r, "identity:check_endpoint_in_project", NULL);
-	if (rc < 0 || (rc = endpoint_exists(r, eid)) < 0 || (rc = project_exists(r, pid)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "endpoint", "endpoint", eid)) < 0 ||
+	    (rc = ident_must_exist(r, "project", "project", pid)) < 0)
 		return rc;
-	struct db_rows *rows;
-	if ((rc = db_query(ident_db(r), &rows, "SELECT 1 FROM project_endpoint WHERE endpoint_id = ? AND project_id = ?",
-			   DB_TEXT(eid), DB_TEXT(pid))) < 0)
+	if ((rc = ident_exists(ident_db(r), "SELECT 1 FROM project_endpoint WHERE endpoint_id = ? AND project_id = ?",
+			       DB_TEXT(eid), DB_TEXT(pid))) < 0)
 		return ident_db_error(r, rc, "project_endpoint");
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return found ? http_reply_empty(r, 204) : association_missing(r, eid, pid);
+	return rc ? http_reply_empty(r, 204) : association_missing(r, eid, pid);
 }
 
 static int h_remove_endpoint(struct http_req *r)
@@ -479,7 +362,7 @@ static int h_project_endpoints(struct http_req *r)
 {
 	const char *pid = http_param(r, "project_id");
 	int rc = ident_enforce(r, "identity:list_endpoints_for_project", NULL);
-	if (rc < 0 || (rc = project_exists(r, pid)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "project", "project", pid)) < 0)
 		return rc;
 	json_t *set;
 	if ((rc = ident_endpoint_filter(ident_db(r), pid, &set)) < 0)
@@ -491,7 +374,7 @@ static int h_endpoint_projects(struct http_req *r)
 {
 	const char *eid = http_param(r, "endpoint_id");
 	int rc = ident_enforce(r, "identity:list_projects_for_endpoint", NULL);
-	if (rc < 0 || (rc = endpoint_exists(r, eid)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "endpoint", "endpoint", eid)) < 0)
 		return rc;
 	struct db_rows *rows;
 	if ((rc = db_query(ident_db(r), &rows, "SELECT project_id FROM project_endpoint WHERE endpoint_id = ?"
@@ -506,9 +389,9 @@ static int h_endpoint_projects(struct http_req *r)
 static int group_project_checks(struct http_req *r, const char *rule)
 {
 	int rc = ident_enforce(r, rule, NULL);
-	if (rc < 0 || (rc = project_exists(r, http_param(r, "project_id"))) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "project", "project", http_param(r, "project_id"))) < 0)
 		return rc;
-	return group_exists(r, http_param(r, "endpoint_group_id"));
+	return ident_must_exist(r, "endpoint_group", GROUP_WHAT, http_param(r, "endpoint_group_id"));
 }
 
 static int h_add_group(struct http_req *r)
@@ -520,8 +403,8 @@ static int h_add_group(struct http_req *r)
 	rc = db_exec(ident_db(r), "INSERT INTO project_endpoint_group (endpoint_group_id, project_id) VALUES (?, ?)",
 		     DB_TEXT(gid), DB_TEXT(pid));
 	if (rc == ERR_CONFLICT)
-		return fail(r, ERR_CONFLICT, "Conflict occurred attempting to store project_endpoint_group - "
-			    "Duplicate entry.");
+		return ident_abort(r, ERR_CONFLICT, "Conflict occurred attempting to store project_endpoint_group - "
+				   "Duplicate entry.");
 	if (rc < 0)
 		return ident_db_error(r, rc, "project_endpoint_group");
 	if ((rc = ident_commit(r)) < 0)
@@ -540,13 +423,10 @@ static int h_get_group_project(struct http_req *r)
 	int rc = group_project_checks(r, "identity:get_endpoint_group_in_project");
 	if (rc < 0)
 		return rc;
-	struct db_rows *rows;
-	if ((rc = db_query(ident_db(r), &rows, "SELECT 1 FROM project_endpoint_group WHERE endpoint_group_id = ?"
-			   " AND project_id = ?", DB_TEXT(gid), DB_TEXT(pid))) < 0)
+	if ((rc = ident_exists(ident_db(r), "SELECT 1 FROM project_endpoint_group WHERE endpoint_group_id = ?"
+			       " AND project_id = ?", DB_TEXT(gid), DB_TEXT(pid))) < 0)
 		return ident_db_error(r, rc, "project_endpoint_group");
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	if (!found)
+	if (!rc)
 		return group_association_missing(r);
 	/* Keystone links this one with a path relative to /v3. */
 	json_t *o = json_pack("{s:s,s:s,s:{s:s}}", "endpoint_group_id", gid, "project_id", pid, "links", "self",
@@ -597,7 +477,7 @@ static int h_group_endpoints(struct http_req *r)
 		return ident_db_error(r, rc, "endpoint_group");
 	if (!db_rows_count(rows)) {
 		db_rows_free(rows);
-		return group_missing(r, gid);
+		return ident_not_found(r, GROUP_WHAT, gid);
 	}
 	json_t *set = json_object();
 	rc = group_endpoints(ident_db(r), db_text(rows, 0, 0), set);
@@ -613,18 +493,14 @@ static int h_project_groups(struct http_req *r)
 {
 	const char *pid = http_param(r, "project_id");
 	int rc = ident_enforce(r, "identity:list_endpoint_groups_for_project", NULL);
-	if (rc < 0 || (rc = project_exists(r, pid)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "project", "project", pid)) < 0)
 		return rc;
 	struct db_rows *rows;
 	if ((rc = db_query(ident_db(r), &rows, "SELECT g.id, g.name, g.description, g.filters FROM endpoint_group g"
 			   " JOIN project_endpoint_group pg ON pg.endpoint_group_id = g.id WHERE pg.project_id = ?"
 			   " ORDER BY g.id", DB_TEXT(pid))) < 0)
 		return ident_db_error(r, rc, "endpoint_group");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, group_render(r, rows, i));
-	db_rows_free(rows);
-	return ident_reply_list(r, "endpoint_groups", list);
+	return ident_reply_rows(r, "endpoint_groups", rows, group_render);
 }
 
 const struct route ident_routes_endpoint_filter[] = {

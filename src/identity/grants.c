@@ -62,8 +62,7 @@ static json_t *load_one(struct http_req *r, struct grant *g,
 			g->missing = r->err ? r->err : ERR_NOTFOUND;
 			snprintf(g->missing_msg, sizeof g->missing_msg, "%s", r->errmsg);
 		}
-		r->err = 0;
-		r->errmsg[0] = 0;
+		ident_clear_error(r);
 	}
 	return o;
 }
@@ -84,8 +83,7 @@ static void grant_load(struct http_req *r, struct grant *g, bool with_role, bool
 		g->role = load_one(r, g, ident_role_load, g->role_id);
 	if (allow_missing_actor) {
 		g->actor = g->user_id ? ident_user_load(r, g->user_id) : ident_group_load(r, g->group_id);
-		r->err = 0;
-		r->errmsg[0] = 0;
+		ident_clear_error(r);
 	} else {
 		g->actor = load_actor(r, g);
 	}
@@ -147,19 +145,26 @@ static const char *grant_actor_id(const struct grant *g)
 	return g->user_id ? g->user_id : g->group_id;
 }
 
+/* The assignment row of a grant, bound in the order of GRANT_MATCH and GRANT_INSERT. */
+#define GRANT_MATCH "type = ? AND actor_id = ? AND target_id = ? AND role_id = ? AND inherited = ?"
+#define GRANT_INSERT "INSERT INTO assignment (type, actor_id, target_id, role_id, inherited) VALUES (?, ?, ?, ?, ?)"
+
+static void grant_row(const struct grant *g, struct db_arg args[6])
+{
+	args[0] = DB_TEXT(grant_type(g));
+	args[1] = DB_TEXT(grant_actor_id(g));
+	args[2] = DB_TEXT(grant_target_id(g));
+	args[3] = DB_TEXT(g->role_id);
+	args[4] = DB_BOOL(g->inherited);
+	args[5] = DB_END_;
+}
+
 /* 1 when the grant row exists, 0 when not, or an error code. */
 static int grant_exists(struct http_req *r, const struct grant *g)
 {
-	struct db_rows *rows = NULL;
-	int rc = db_query(ident_db(r), &rows, "SELECT 1 FROM assignment WHERE type = ? AND actor_id = ?"
-			  " AND target_id = ? AND role_id = ? AND inherited = ?", DB_TEXT(grant_type(g)),
-			  DB_TEXT(grant_actor_id(g)), DB_TEXT(grant_target_id(g)), DB_TEXT(g->role_id),
-			  DB_BOOL(g->inherited));
-	if (rc < 0)
-		return rc;
-	rc = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return rc;
+	struct db_arg args[6];
+	grant_row(g, args);
+	return ident_exists_a(ident_db(r), "SELECT 1 FROM assignment WHERE " GRANT_MATCH, args);
 }
 
 static int assignment_not_found(struct http_req *r, const struct grant *g)
@@ -215,11 +220,11 @@ static int h_grant_put(struct http_req *r)
 	}
 	if ((rc = ident_begin(r)) < 0)
 		goto out;
+	struct db_arg args[6];
+	grant_row(&g, args);
 	rc = grant_exists(r, &g);
 	if (rc == 0)
-		rc = db_exec(ident_db(r), "INSERT INTO assignment (type, actor_id, target_id, role_id, inherited)"
-			     " VALUES (?, ?, ?, ?, ?)", DB_TEXT(grant_type(&g)), DB_TEXT(grant_actor_id(&g)),
-			     DB_TEXT(grant_target_id(&g)), DB_TEXT(g.role_id), DB_BOOL(g.inherited));
+		rc = db_exec_a(ident_db(r), GRANT_INSERT, args);
 	if (rc < 0) {
 		rc = ident_db_error(r, rc, "role grant");
 		goto out;
@@ -261,9 +266,9 @@ static int h_grant_delete(struct http_req *r)
 		goto out;
 	if ((rc = ident_begin(r)) < 0)
 		goto out;
-	rc = db_exec(ident_db(r), "DELETE FROM assignment WHERE type = ? AND actor_id = ? AND target_id = ?"
-		     " AND role_id = ? AND inherited = ?", DB_TEXT(grant_type(&g)), DB_TEXT(grant_actor_id(&g)),
-		     DB_TEXT(grant_target_id(&g)), DB_TEXT(g.role_id), DB_BOOL(g.inherited));
+	struct db_arg args[6];
+	grant_row(&g, args);
+	rc = db_exec_a(ident_db(r), "DELETE FROM assignment WHERE " GRANT_MATCH, args);
 	if (rc == 0) {
 		ident_rollback(r);
 		rc = assignment_not_found(r, &g);

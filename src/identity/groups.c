@@ -2,9 +2,7 @@
  * revokes a removed member's tokens, since their roles may shrink) and a user's groups.
  * The users of a group are listed by users.c (GET /v3/groups/{group_id}/users). */
 #include "identity/ident.h"
-#include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 #define GROUP_COLS "g.id, g.name, g.domain_id, g.description, g.extra"
 
@@ -21,28 +19,13 @@ static json_t *group_render(struct http_req *r, const struct db_rows *rows, int 
 	return g;
 }
 
-/* The rendered group, *out NULL when there is none; or a database error recorded in r. */
-static int group_get(struct http_req *r, const char *id, json_t **out)
-{
-	struct db_rows *rows;
-	*out = NULL;
-	int rc = db_query(ident_db(r), &rows, "SELECT " GROUP_COLS " FROM groups g WHERE g.id = ?", DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "group");
-	if (db_rows_count(rows))
-		*out = group_render(r, rows, 0);
-	db_rows_free(rows);
-	return 0;
-}
+static const struct ident_kind group_kind = {
+	"group", "SELECT " GROUP_COLS " FROM groups g WHERE g.id = ?", group_render,
+};
 
 json_t *ident_group_load(struct http_req *r, const char *id)
 {
-	json_t *g;
-	if (group_get(r, id, &g) < 0)
-		return NULL;
-	if (!g)
-		ident_not_found(r, "group", id);
-	return g;
+	return ident_load_row(r, &group_kind, id);
 }
 
 /* A user's domain (arena string), NULL when the user does not exist. */
@@ -59,13 +42,6 @@ static int user_domain(struct http_req *r, const char *user_id, const char **dom
 	return 0;
 }
 
-static int enforce(struct http_req *r, const char *rule, json_t *target)
-{
-	int rc = ident_enforce(r, rule, target);
-	json_decref(target);
-	return rc;
-}
-
 static json_t *group_target(const char *path_group_id, const json_t *g)
 {
 	return ident_target("group_id", path_group_id,
@@ -76,46 +52,13 @@ static json_t *group_target(const char *path_group_id, const json_t *g)
 
 /* ---- listing ---- */
 
-/* Keystone's inexact name filters (name__contains, name__istartswith, ...). */
-static bool inexact_match(const char *cmp, const char *val, const char *s)
-{
-	size_t vl = strlen(val), sl = strlen(s);
-	if (!strcmp(cmp, "contains"))
-		return strstr(s, val) != NULL;
-	if (!strcmp(cmp, "icontains"))
-		return strcasestr(s, val) != NULL;
-	if (!strcmp(cmp, "startswith"))
-		return !strncmp(s, val, vl);
-	if (!strcmp(cmp, "istartswith"))
-		return !strncasecmp(s, val, vl);
-	if (!strcmp(cmp, "endswith"))
-		return sl >= vl && !strcmp(s + sl - vl, val);
-	if (!strcmp(cmp, "iendswith"))
-		return sl >= vl && !strcasecmp(s + sl - vl, val);
-	return true;
-}
-
-struct name_filter {
-	const char *name;
-	bool ok;
-};
-
-static int check_inexact(void *ctx, const char *key, const char *value)
-{
-	struct name_filter *f = ctx;
-	if (value && !strncmp(key, "name__", 6) && !inexact_match(key + 6, value, f->name))
-		f->ok = false;
-	return 0;
-}
-
+/* The name filters: ?name= exactly, then Keystone's inexact ones. */
 static bool name_matches(struct http_req *r, const char *name)
 {
-	struct name_filter f = { name, true };
 	const char *exact = http_query(r, "name");
 	if (exact && strcmp(exact, name))
 		return false;
-	http_query_each(r, check_inexact, &f);
-	return f.ok;
+	return ident_name_filters_pass(r, name);
 }
 
 static int h_list_groups(struct http_req *r)
@@ -123,14 +66,14 @@ static int h_list_groups(struct http_req *r)
 	const char *scope_dom = r->auth->domain_id;
 	int rc;
 	json_t *t = scope_dom ? ident_target("target.group.domain_id", scope_dom, NULL) : NULL;
-	if ((rc = enforce(r, "identity:list_groups", t)) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:list_groups", t)) < 0)
 		return rc;
-	const char *dom = http_query(r, "domain_id");
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " GROUP_COLS " FROM groups g WHERE 1 = 1");
+	ident_sql_filter(&q, r, "g.domain_id", "domain_id");
+	ident_sql_eq(&q, "g.domain_id", scope_dom);
 	struct db_rows *rows;
-	rc = db_query(ident_db(r), &rows, "SELECT " GROUP_COLS " FROM groups g WHERE (CAST(? AS TEXT) IS NULL OR g.domain_id = ?)"
-		      " AND (CAST(? AS TEXT) IS NULL OR g.domain_id = ?)", DB_TEXT(dom), DB_TEXT(dom),
-		      DB_TEXT(scope_dom), DB_TEXT(scope_dom));
-	if (rc < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "group");
 	json_t *list = json_array();
 	for (int i = 0; i < db_rows_count(rows); i++)
@@ -150,16 +93,17 @@ static int h_user_groups(struct http_req *r)
 		return rc;
 	json_t *t = ident_target("user_id", user_id, "target.user.id", udom ? user_id : NULL,
 				 "target.user.domain_id", udom, NULL);
-	if ((rc = enforce(r, "identity:list_groups_for_user", t)) < 0)
+	if ((rc = ident_enforce_steal(r, "identity:list_groups_for_user", t)) < 0)
 		return rc;
 	if (!udom)
 		return ident_not_found(r, "user", user_id);
-	const char *scope_dom = r->auth->domain_id;
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " GROUP_COLS " FROM groups g JOIN user_group m ON m.group_id = g.id"
+		       " WHERE m.user_id = ?");
+	ident_sql_arg(&q, DB_TEXT(user_id));
+	ident_sql_eq(&q, "g.domain_id", r->auth->domain_id);
 	struct db_rows *rows;
-	rc = db_query(ident_db(r), &rows, "SELECT " GROUP_COLS " FROM groups g JOIN user_group m ON"
-		      " m.group_id = g.id WHERE m.user_id = ? AND (CAST(? AS TEXT) IS NULL OR g.domain_id = ?)",
-		      DB_TEXT(user_id), DB_TEXT(scope_dom), DB_TEXT(scope_dom));
-	if (rc < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "group");
 	json_t *list = json_array();
 	for (int i = 0; i < db_rows_count(rows); i++) {
@@ -175,40 +119,12 @@ static int h_user_groups(struct http_req *r)
 
 static int h_get_group(struct http_req *r)
 {
-	const char *id = http_param(r, "group_id");
 	json_t *g;
-	int rc;
-	if ((rc = group_get(r, id, &g)) < 0)
-		return rc;
-	if ((rc = enforce(r, "identity:get_group", group_target(id, g))) < 0 || !g) {
-		json_decref(g);
-		return rc < 0 ? rc : ident_not_found(r, "group", id);
-	}
-	return ident_reply_one(r, 200, "group", g);
+	int rc = ident_load_enforced(r, &group_kind, http_param(r, "group_id"), "identity:get_group", group_target, &g);
+	return rc < 0 ? rc : ident_reply_one(r, 200, "group", g);
 }
 
 /* ---- create, update, delete ---- */
-
-static bool id_string_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > IDENT_ID_MAX)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-')
-			return false;
-	return true;
-}
-
-static const char *strip(struct http_req *r, const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return arena_strndup(r->arena, s, n);
-}
 
 struct group_input {
 	const char *name, *domain_id, *description;
@@ -222,23 +138,11 @@ static int check_group_body(struct http_req *r, const json_t *b, bool create, st
 	if ((rc = ident_name(r, b, "name", create, &in->name)) < 0)
 		return rc;
 	if (in->name)
-		in->name = strip(r, in->name);
-	if ((rc = ident_str(r, b, "domain_id", false, false, IDENT_ID_MAX, &in->domain_id)) < 0)
+		in->name = ident_strip(r, in->name);
+	if ((rc = ident_id_field(r, b, "domain_id", false, &in->domain_id)) < 0)
 		return rc;
-	if (in->domain_id && !id_string_ok(in->domain_id))
-		return http_error(r, ERR_BADREQ, "Invalid input for field 'domain_id': '%s' does not match "
-				  "'^[a-zA-Z0-9-]+$'", in->domain_id);
 	in->desc_set = json_object_get(b, "description") != NULL;
 	return ident_str(r, b, "description", false, true, 0, &in->description);
-}
-
-static int group_conflict(struct http_req *r, int rc, const char *name, const char *domain_id)
-{
-	if (rc != ERR_CONFLICT)
-		return ident_db_error(r, rc, "group");
-	ident_rollback(r);
-	return http_error(r, ERR_CONFLICT, "Conflict occurred attempting to store group - Duplicate "
-			  "entry found with name %s at domain ID %s.", name, domain_id);
 }
 
 static int h_create_group(struct http_req *r)
@@ -246,25 +150,14 @@ static int h_create_group(struct http_req *r)
 	json_t *b = ident_body(r, "group");
 	if (!b)
 		return r->err;
-	const char *dom = json_string_value(json_object_get(b, "domain_id"));
-	if (!dom)
-		dom = r->auth->domain_id ? r->auth->domain_id : IDENT_DEFAULT_DOMAIN;
-	int rc;
-	json_t *t = ident_target("target.group.domain_id", dom,
-				 "target.group.name", json_string_value(json_object_get(b, "name")), NULL);
-	if ((rc = enforce(r, "identity:create_group", t)) < 0)
+	const char *dom;
+	int rc = ident_enforce_create(r, "identity:create_group", "target.group", b, &dom);
+	if (rc < 0)
 		return rc;
 	struct group_input in;
-	if ((rc = check_group_body(r, b, true, &in)) < 0)
+	if ((rc = check_group_body(r, b, true, &in)) < 0 || (rc = ident_must_exist(r, "domain", "domain", dom)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
-	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT 1 FROM domain WHERE id = ?", DB_TEXT(dom))) < 0)
-		return ident_db_error(r, rc, "group");
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	if (!found)
-		return ident_not_found(r, "domain", dom);
 	char id[33];
 	uuid_hex(id);
 	const char *extra = ident_extra(r, b, group_known, NULL);
@@ -274,7 +167,7 @@ static int h_create_group(struct http_req *r)
 		     DB_TEXT(id), DB_TEXT(in.name), DB_TEXT(dom),
 		     DB_TEXT(in.description ? in.description : ""), DB_TEXT(extra));
 	if (rc < 0)
-		return group_conflict(r, rc, in.name, dom);
+		return ident_name_conflict(r, rc, "group", in.name, dom);
 	if ((rc = ident_commit(r)) < 0)
 		return rc;
 	json_t *g = ident_group_load(r, id);
@@ -285,13 +178,9 @@ static int h_update_group(struct http_req *r)
 {
 	const char *id = http_param(r, "group_id");
 	json_t *cur;
-	int rc;
-	if ((rc = group_get(r, id, &cur)) < 0)
+	int rc = ident_load_enforced(r, &group_kind, id, "identity:update_group", group_target, &cur);
+	if (rc < 0)
 		return rc;
-	if ((rc = enforce(r, "identity:update_group", group_target(id, cur))) < 0 || !cur) {
-		json_decref(cur);
-		return rc < 0 ? rc : ident_not_found(r, "group", id);
-	}
 	arena_defer(r->arena, json_decref_void, cur);
 	json_t *b = ident_body(r, "group");
 	if (!b)
@@ -301,9 +190,8 @@ static int h_update_group(struct http_req *r)
 	struct group_input in;
 	if ((rc = check_group_body(r, b, false, &in)) < 0)
 		return rc;
-	json_t *bid = json_object_get(b, "id");
-	if (bid && !json_is_null(bid) && (!json_is_string(bid) || strcmp(json_string_value(bid), id)))
-		return http_error(r, ERR_BADREQ, "Cannot change ID");
+	if ((rc = ident_same_id(r, b, id)) < 0)
+		return rc;
 	const char *dom = json_string_value(json_object_get(cur, "domain_id"));
 	if (in.domain_id && strcmp(in.domain_id, dom))
 		return http_error(r, ERR_BADREQ, "Cannot change Domain ID");
@@ -322,7 +210,7 @@ static int h_update_group(struct http_req *r)
 	rc = db_exec(c, "UPDATE groups SET name = ?, description = ?, extra = ? WHERE id = ?",
 		     DB_TEXT(name), DB_TEXT(desc), DB_TEXT(extra), DB_TEXT(id));
 	if (rc < 0)
-		return group_conflict(r, rc, name, dom);
+		return ident_name_conflict(r, rc, "group", name, dom);
 	if ((rc = ident_commit(r)) < 0)
 		return rc;
 	json_t *g = ident_group_load(r, id);
@@ -333,16 +221,10 @@ static int h_delete_group(struct http_req *r)
 {
 	const char *id = http_param(r, "group_id");
 	json_t *g;
-	int rc;
-	if ((rc = group_get(r, id, &g)) < 0)
-		return rc;
-	rc = enforce(r, "identity:delete_group", group_target(id, g));
-	bool found = g != NULL;
-	json_decref(g);
+	int rc = ident_load_enforced(r, &group_kind, id, "identity:delete_group", group_target, &g);
 	if (rc < 0)
 		return rc;
-	if (!found)
-		return ident_not_found(r, "group", id);
+	json_decref(g);
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
@@ -394,7 +276,7 @@ static int membership_enforce(struct http_req *r, const char *rule, struct membe
 				 "target.group.domain_id", m->group_dom,
 				 "target.user.id", m->user_dom ? m->user_id : NULL,
 				 "target.user.domain_id", m->user_dom, NULL);
-	return enforce(r, rule, t);
+	return ident_enforce_steal(r, rule, t);
 }
 
 static int membership_missing(struct http_req *r, const struct membership *m)
@@ -408,13 +290,11 @@ static int membership_missing(struct http_req *r, const struct membership *m)
 
 static int is_member(struct http_req *r, const struct membership *m, bool *yes)
 {
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT 1 FROM user_group WHERE user_id = ? AND group_id = ?",
-			  DB_TEXT(m->user_id), DB_TEXT(m->group_id));
+	int rc = ident_exists(ident_db(r), "SELECT 1 FROM user_group WHERE user_id = ? AND group_id = ?",
+			      DB_TEXT(m->user_id), DB_TEXT(m->group_id));
 	if (rc < 0)
 		return ident_db_error(r, rc, "group");
-	*yes = db_rows_count(rows) > 0;
-	db_rows_free(rows);
+	*yes = rc;
 	return 0;
 }
 

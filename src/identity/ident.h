@@ -26,6 +26,16 @@
 
 struct token_cache;
 
+/* Renders row i of a result as the API shows the resource. New reference. */
+typedef json_t *ident_render_fn(struct http_req *r, const struct db_rows *rows, int i);
+
+/* A kind of resource stored one per row, as the row helpers in common.c read it. */
+struct ident_kind {
+	const char *what;             /* its name in Keystone's 404 "Could not find <what>: <id>." */
+	const char *by_id;            /* its row by id: one text parameter */
+	ident_render_fn *render;      /* renders a row of by_id */
+};
+
 struct identity {
 	struct db *db;
 	struct policy *policy;
@@ -65,8 +75,15 @@ void ident_invalidate(struct identity *id);
 /* Checks policy rule for the caller against target (borrowed, may be NULL): 0 or ERR_FORBIDDEN
  * recorded as Keystone words it. */
 int ident_enforce(struct http_req *r, const char *rule, const json_t *target);
+/* ident_enforce, then releases target (steals the reference; NULL is fine). */
+int ident_enforce_steal(struct http_req *r, const char *rule, json_t *target);
 /* Builds a flat policy target: pairs of key, value strings, NULL-terminated. New reference. */
 json_t *ident_target(const char *key, ...);
+/* For the POST of a user or group: checks rule against <prefix>.domain_id and <prefix>.name
+ * taken from body (prefix "target.user" or "target.group") and sets *domain to where it lands:
+ * the body's domain_id, else the token's domain scope, else "default". 0 or the error recorded. */
+int ident_enforce_create(struct http_req *r, const char *rule, const char *prefix, const json_t *body,
+			 const char **domain);
 
 /* Absolute URL of an identity path: ident_url(r, "/v3/users/%s", id). Arena string. */
 char *ident_url(struct http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,6 +94,8 @@ char *ident_self_url(struct http_req *r);
 /* Replies 200 with {key: array, "links": {"self", "previous": null, "next": null}}, truncating
  * to [identity] list_limit and adding "truncated": true when it does. Steals array. */
 int ident_reply_list(struct http_req *r, const char *key, json_t *array);
+/* Replies with every row rendered, as ident_reply_list does. Frees rows. */
+int ident_reply_rows(struct http_req *r, const char *key, struct db_rows *rows, ident_render_fn *render);
 /* Replies status with {key: obj}. Steals obj. */
 int ident_reply_one(struct http_req *r, int status, const char *key, json_t *obj);
 
@@ -95,6 +114,9 @@ int ident_name(struct http_req *r, const json_t *obj, const char *key, bool requ
 /* The members of obj not in known (NULL-terminated) as JSON text, for the "extra" column;
  * merged over base_extra (JSON text, may be NULL). Arena string. */
 char *ident_extra(struct http_req *r, const json_t *obj, const char *const *known, const char *base_extra);
+/* The "extra" text of a new resource: ident_extra of the body with its keys normalised as
+ * Keystone does (ident_normalized). Arena string. */
+char *ident_extra_new(struct http_req *r, const json_t *obj, const char *const *known);
 /* Merges the extra JSON text's members into out (used when rendering). */
 void ident_merge_extra(json_t *out, const char *extra);
 /* Maps a database error: ERR_CONFLICT → 409 "Conflict occurred attempting to store <what> -
@@ -102,11 +124,119 @@ void ident_merge_extra(json_t *out, const char *extra);
 int ident_db_error(struct http_req *r, int rc, const char *what);
 /* Keystone's 404 "Could not find <what>: <id>." */
 int ident_not_found(struct http_req *r, const char *what, const char *id);
+/* Maps a failed write of a named resource: ERR_CONFLICT rolls back and records 409 "Conflict
+ * occurred attempting to store <what> - Duplicate entry found with name <name> at domain ID
+ * <domain_id>." (without the domain part when domain_id is NULL); anything else goes to
+ * ident_db_error. Returns the code. */
+int ident_name_conflict(struct http_req *r, int rc, const char *what, const char *name,
+			const char *domain_id);
+/* Records Keystone's generic 500 ("An unexpected error prevented ..."); returns ERR_INTERNAL. */
+int ident_internal(struct http_req *r);
+/* Rolls back the open transaction (if any) and records code with the formatted message.
+ * Returns code. */
+int ident_abort(struct http_req *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Forgets the error recorded in r (a miss the caller tolerates). */
+void ident_clear_error(struct http_req *r);
 /* The domain a create without domain_id lands in: the token's domain scope, else its
  * project's domain, else "default". Arena string. */
 const char *ident_default_domain(struct http_req *r);
 /* A time in Keystone's resource format ("2026-11-23T01:08:50.000000"), arena string; NULL for 0. */
 char *ident_time(struct http_req *r, int64_t us);
+
+/* --- rows and resources --- */
+/* 1 when the query returns a row, 0 when it returns none, or a database error code. */
+int ident_exists_a(struct db_conn *c, const char *sql, const struct db_arg *args);
+#define ident_exists(c, sql, ...) \
+	ident_exists_a((c), (sql), (const struct db_arg[]){ __VA_ARGS__ __VA_OPT__(,) DB_END_ })
+/* 0 when table (a trusted name) has a row with this id; else, with the transaction (if one is
+ * open) rolled back, the database error or 404 "Could not find <what>: <id>." recorded. */
+int ident_must_exist(struct http_req *r, const char *table, const char *what, const char *id);
+/* The resource id of kind k, rendered: 0 and *out (new reference; NULL when there is none), or
+ * a database error code with nothing recorded. */
+int ident_get_row(struct http_req *r, const struct ident_kind *k, const char *id, json_t **out);
+/* The same, or NULL with the database error or k's 404 recorded. */
+json_t *ident_load_row(struct http_req *r, const struct ident_kind *k, const char *id);
+/* For a member route: loads id, checks rule against target(id, the resource or NULL) and only
+ * then reports a missing one, in Keystone's order. 0 and *out (new reference), or the error
+ * recorded. */
+int ident_load_enforced(struct http_req *r, const struct ident_kind *k, const char *id, const char *rule,
+			json_t *(*target)(const char *id, const json_t *resource), json_t **out);
+/* Inside the caller's transaction, the stored row an update of id starts from: 0 and *rows
+ * (the caller frees them); or, rolled back, the database error or k's 404 recorded. */
+int ident_row_for_update(struct http_req *r, const struct ident_kind *k, const char *id,
+			 struct db_rows **rows);
+/* True when the rendered resource has its "immutable" option set. */
+bool ident_immutable(const json_t *resource);
+/* True when an update body only turns the "immutable" option off (false or null): the one
+ * change Keystone lets an immutable resource take. */
+bool ident_immutable_update_ok(const json_t *body);
+
+/* --- bodies and JSON --- */
+/* The object under key in the request body, or an empty object (freed with the request) when
+ * the member is missing, as Keystone reads some bodies; NULL with 400 recorded when it is not
+ * an object. */
+json_t *ident_body_opt(struct http_req *r, const char *key);
+/* 400 "Invalid input for field '<key>': {} does not have enough properties." for an empty
+ * update body; 0 otherwise. */
+int ident_non_empty(struct http_req *r, const json_t *body, const char *key);
+/* Keystone's _require_matching_id: an "id" in an update body (null aside) must name the
+ * resource. 0 or 400 "Cannot change ID". */
+int ident_same_id(struct http_req *r, const json_t *body, const char *id);
+/* True when s is an id_string: 1..64 characters of [a-zA-Z0-9-]. */
+bool ident_id_ok(const char *s);
+/* An optional id_string field (absent leaves *out NULL; JSON null is allowed when nullable).
+ * 0 or ERR_BADREQ recorded ("... does not match '^[a-zA-Z0-9-]+$'"). */
+int ident_id_field(struct http_req *r, const json_t *obj, const char *key, bool nullable,
+		   const char **out);
+/* s without leading and trailing whitespace, as Python's str.strip(). Arena string. */
+const char *ident_strip(struct http_req *r, const char *s);
+/* text parsed as a JSON object; an empty object when text is NULL or not an object. New
+ * reference. */
+json_t *ident_object_parse(const char *text);
+/* j as compact JSON text ("{}" when it cannot be dumped). Arena string. */
+char *ident_json_text(struct http_req *r, const json_t *j);
+/* A copy of obj with ':' and '-' in its keys turned into '_', as Keystone normalises the
+ * attributes of a new resource (keys of 256 bytes or more are copied as they are). New
+ * reference. */
+json_t *ident_normalized(const json_t *obj);
+/* True when the JSON array a holds the string s. */
+bool ident_array_has(const json_t *a, const char *s);
+/* s percent-encoded, the RFC 3986 unreserved characters kept. Arena string. */
+char *ident_url_escape(struct http_req *r, const char *s);
+
+/* --- list queries (listing.c) --- */
+/* SQL text and its bound arguments, grown in an arena. */
+struct ident_sql {
+	struct arena *a;
+	char *sql;
+	struct db_arg *args;        /* always terminated by DB_END_ */
+	size_t nargs, cap;
+};
+/* Starts a statement with head. */
+void ident_sql_init(struct ident_sql *b, struct arena *a, const char *head);
+/* Appends text. */
+void ident_sql_text(struct ident_sql *b, const char *s);
+/* Binds the next '?'. */
+void ident_sql_arg(struct ident_sql *b, struct db_arg arg);
+/* Appends "(?,?,...)" bound to the n ids. */
+void ident_sql_in(struct ident_sql *b, const char *const *ids, size_t n);
+/* Appends " AND <column> = ?" bound to value, when value is not NULL. */
+void ident_sql_eq(struct ident_sql *b, const char *column, const char *value);
+/* Appends " AND <column> = ?" bound to the query parameter param, when the request has it. */
+void ident_sql_filter(struct ident_sql *b, struct http_req *r, const char *column, const char *param);
+/* The same for a boolean query parameter, read as ident_query_true does. */
+void ident_sql_filter_bool(struct ident_sql *b, struct http_req *r, const char *column,
+			   const char *param);
+/* Runs the statement as a query: db_query_a's result. */
+int ident_sql_query(struct db_conn *c, const struct ident_sql *b, struct db_rows **rows);
+/* Keystone's reading of a boolean filter value (oslo bool_from_string, default true): only
+ * f, false, n, no, off and 0 (any case) are false. */
+bool ident_query_true(const char *v);
+/* Keystone's query_filter_is_true: the parameter is present and not "0". */
+bool ident_query_flag(struct http_req *r, const char *name);
+/* True when name passes the request's inexact name filters (name__contains, name__startswith,
+ * name__endswith and their case-insensitive i- forms; other comparators are ignored). */
+bool ident_name_filters_pass(struct http_req *r, const char *name);
 
 /* --- cross-family lookups (each implemented by its family's file) --- */
 /* Rendered resources, new references, or NULL with 404 recorded in r. */
@@ -115,12 +245,23 @@ json_t *ident_project_load(struct http_req *r, const char *id);     /* projects.
 json_t *ident_user_load(struct http_req *r, const char *id);        /* users.c */
 json_t *ident_group_load(struct http_req *r, const char *id);       /* groups.c */
 json_t *ident_role_load(struct http_req *r, const char *id);        /* roles.c */
+/* The endpoint columns ident_endpoint_render reads, in its order. */
+#define IDENT_ENDPOINT_COLS "id, service_id, interface, url, region_id, enabled, extra"
+/* Row i of IDENT_ENDPOINT_COLS as /v3/endpoints shows an endpoint. New reference. (catalog.c) */
+json_t *ident_endpoint_render(struct http_req *r, const struct db_rows *rows, int i);
+/* The region and every region below it, each once, parents before children and siblings by
+ * id: 0 and *out (new array of ids), or a database error code. (catalog.c) */
+int ident_region_tree(struct db_conn *c, const char *region_id, json_t **out);
 /* Domain operations behind /v3/domains, shared with projects acting as domains (is_domain).
  * No policy check (the caller did it); each runs its own transaction. *out gets the rendered
  * domain (new reference). 0 or an error recorded in r. (domains.c) */
 int ident_domain_create(struct http_req *r, const json_t *body, json_t **out);
 int ident_domain_update(struct http_req *r, const char *id, const json_t *body, json_t **out);
 int ident_domain_delete(struct http_req *r, const char *id);
+/* A domain or project name as resource/schema.py wants it: a string of 1..64 characters with a
+ * non-space (absent leaves *out NULL unless required). Not stripped. 0 or ERR_BADREQ recorded.
+ * (domains.c) */
+int ident_resource_name(struct http_req *r, const json_t *obj, bool required, const char **out);
 /* Validates a tag list as Keystone does (an array of at most 80 unique strings of 1..255
  * characters without ',' or '/'). 0 or ERR_BADREQ recorded. (domains.c) */
 int ident_tags_check(struct http_req *r, const json_t *tags);

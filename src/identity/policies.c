@@ -3,12 +3,10 @@
  * region, and finding the policy that applies to an endpoint. */
 #include "identity/ident.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define POLICY_TYPE_MAX 255
 #define POLICY_COLS "id, blob, type, extra"
-#define EP_COLS "id, service_id, interface, url, region_id, enabled, extra"
 /* Bound on walks through the region tree (guards against cycles in bad data). */
 #define WALK_MAX 100
 
@@ -16,55 +14,23 @@ static const char *const policy_known[] = { "id", "blob", "type", NULL };
 
 /* --- policies --- */
 
-/* Renders row i; the self link is under collection (Keystone links the policy of an endpoint
- * under /v3/endpoints). */
-static json_t *policy_render(struct http_req *r, const struct db_rows *rows, int i, const char *collection)
+static json_t *policy_render(struct http_req *r, const struct db_rows *rows, int i)
 {
 	const char *id = db_text(rows, i, 0);
 	json_t *o = json_pack("{s:s,s:s,s:s}", "id", id, "blob", db_text(rows, i, 1), "type", db_text(rows, i, 2));
-	json_object_set_new(o, "links", ident_links(r, "/v3/%s/%s", collection, id));
+	json_object_set_new(o, "links", ident_links(r, "/v3/policies/%s", id));
 	ident_merge_extra(o, db_text(rows, i, 3));
 	return o;
 }
 
-/* The rendered policy, or NULL with 404 (or a database error) recorded. */
-static json_t *policy_load(struct http_req *r, const char *id, const char *collection)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT " POLICY_COLS " FROM policy WHERE id = ?", DB_TEXT(id));
-	if (rc < 0) {
-		ident_db_error(r, rc, "policy");
-		return NULL;
-	}
-	json_t *o = db_rows_count(rows) ? policy_render(r, rows, 0, collection) : NULL;
-	db_rows_free(rows);
-	if (!o)
-		ident_not_found(r, "policy", id);
-	return o;
-}
+static const struct ident_kind policy_kind = {
+	"policy", "SELECT " POLICY_COLS " FROM policy WHERE id = ?", policy_render,
+};
 
 static int policy_reply(struct http_req *r, int status, const char *id)
 {
-	json_t *o = policy_load(r, id, "policies");
+	json_t *o = ident_load_row(r, &policy_kind, id);
 	return o ? ident_reply_one(r, status, "policy", o) : r->err;
-}
-
-/* {"policy": {...}}; a missing member reads as {}, as in Keystone. NULL with 400 recorded. */
-static json_t *policy_body(struct http_req *r)
-{
-	json_t *b = http_body_json(r);
-	if (!b)
-		return NULL;
-	json_t *o = json_object_get(b, "policy");
-	if (!o) {
-		o = json_object();
-		arena_defer(r->arena, json_decref_void, o);
-	}
-	if (!json_is_object(o)) {
-		http_error(r, ERR_BADREQ, "Invalid input for field 'policy': value is not of type 'object'.");
-		return NULL;
-	}
-	return o;
 }
 
 /* Keystone's policy schema: blob a string, type a string of at most 255 characters. */
@@ -83,40 +49,18 @@ static int policy_fields(struct http_req *r, const json_t *body, bool create, co
 	return 0;
 }
 
-/* Body keys with ':' and '-' turned into '_', as Keystone normalises a new resource. */
-static json_t *normalized(const json_t *obj)
-{
-	json_t *o = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)obj, k, v) {
-		char key[256];
-		size_t n = strlen(k);
-		if (n >= sizeof key) {
-			json_object_set(o, k, v);
-			continue;
-		}
-		for (size_t i = 0; i <= n; i++)
-			key[i] = (k[i] == ':' || k[i] == '-') ? '_' : k[i];
-		json_object_set(o, key, v);
-	}
-	return o;
-}
-
 static int h_create_policy(struct http_req *r)
 {
 	int rc = ident_enforce(r, "identity:create_policy", NULL);
 	if (rc < 0)
 		return rc;
-	json_t *body = policy_body(r);
+	json_t *body = ident_body_opt(r, "policy");
 	const char *blob, *type;
 	if (!body)
 		return r->err;
 	if ((rc = policy_fields(r, body, true, &blob, &type)) < 0)
 		return rc;
-	json_t *norm = normalized(body);
-	char *extra = ident_extra(r, norm, policy_known, NULL);
-	json_decref(norm);
+	char *extra = ident_extra_new(r, body, policy_known);
 	char id[33];
 	uuid_hex(id);
 	if ((rc = ident_begin(r)) < 0)
@@ -135,17 +79,14 @@ static int h_list_policies(struct http_req *r)
 	int rc = ident_enforce(r, "identity:list_policies", NULL);
 	if (rc < 0)
 		return rc;
-	const char *type = http_query(r, "type");
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " POLICY_COLS " FROM policy WHERE 1 = 1");
+	ident_sql_filter(&q, r, "type", "type");
+	ident_sql_text(&q, " ORDER BY id");
 	struct db_rows *rows;
-	rc = type ? db_query(ident_db(r), &rows, "SELECT " POLICY_COLS " FROM policy WHERE type = ? ORDER BY id", DB_TEXT(type))
-		  : db_query(ident_db(r), &rows, "SELECT " POLICY_COLS " FROM policy ORDER BY id");
-	if (rc < 0)
+	if ((rc = ident_sql_query(ident_db(r), &q, &rows)) < 0)
 		return ident_db_error(r, rc, "policy");
-	json_t *list = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, policy_render(r, rows, i, "policies"));
-	db_rows_free(rows);
-	return ident_reply_list(r, "policies", list);
+	return ident_reply_rows(r, "policies", rows, policy_render);
 }
 
 static int h_get_policy(struct http_req *r)
@@ -162,7 +103,7 @@ static int h_update_policy(struct http_req *r)
 	int rc = ident_enforce(r, "identity:update_policy", NULL);
 	if (rc < 0)
 		return rc;
-	json_t *body = policy_body(r);
+	json_t *body = ident_body_opt(r, "policy");
 	const char *blob, *type;
 	if (!body)
 		return r->err;
@@ -175,13 +116,8 @@ static int h_update_policy(struct http_req *r)
 		return rc;
 	struct db_conn *c = ident_db(r);
 	struct db_rows *rows;
-	if ((rc = db_query(c, &rows, "SELECT " POLICY_COLS " FROM policy WHERE id = ?", DB_TEXT(id))) < 0)
-		return ident_db_error(r, rc, "policy");
-	if (!db_rows_count(rows)) {
-		db_rows_free(rows);
-		ident_rollback(r);
-		return ident_not_found(r, "policy", id);
-	}
+	if ((rc = ident_row_for_update(r, &policy_kind, id, &rows)) < 0)
+		return rc;
 	if (!blob)
 		blob = arena_strdup(r->arena, db_text(rows, 0, 1));
 	if (!type)
@@ -217,18 +153,6 @@ static int h_delete_policy(struct http_req *r)
 }
 
 /* --- OS-ENDPOINT-POLICY associations --- */
-
-/* 0 when the row exists, else 404 "Could not find <what>: <id>." (or a database error). */
-static int must_exist(struct http_req *r, const char *table, const char *what, const char *id)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, arena_printf(r->arena, "SELECT 1 FROM %s WHERE id = ?", table), DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, what);
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return found ? 0 : ident_not_found(r, what, id);
-}
 
 /* What an association names, taken from the route: an endpoint, a service, or a service in a
  * region. where matches exactly that target (the other columns NULL). */
@@ -272,13 +196,13 @@ static int assoc_checks(struct http_req *r, const char *verb, struct target *t)
 	char rule[96];
 	snprintf(rule, sizeof rule, "identity:%s_policy_association_for_%s", verb, t->rule_suffix);
 	int rc = ident_enforce(r, rule, NULL);
-	if (rc < 0 || (rc = must_exist(r, "policy", "policy", http_param(r, "policy_id"))) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "policy", "policy", http_param(r, "policy_id"))) < 0)
 		return rc;
 	if (t->endpoint_id)
-		return must_exist(r, "endpoint", "endpoint", t->endpoint_id);
-	if ((rc = must_exist(r, "service", "service", t->service_id)) < 0)
+		return ident_must_exist(r, "endpoint", "endpoint", t->endpoint_id);
+	if ((rc = ident_must_exist(r, "service", "service", t->service_id)) < 0)
 		return rc;
-	return t->region_id ? must_exist(r, "region", "region", t->region_id) : 0;
+	return t->region_id ? ident_must_exist(r, "region", "region", t->region_id) : 0;
 }
 
 static int h_put_assoc(struct http_req *r)
@@ -313,14 +237,11 @@ static int h_check_assoc(struct http_req *r)
 	if (rc < 0)
 		return rc;
 	struct db_arg args[4] = { DB_TEXT(http_param(r, "policy_id")), targ(&t, 0), targ(&t, 1), DB_END_ };
-	struct db_rows *rows;
-	rc = db_query_a(ident_db(r), &rows, arena_printf(r->arena, "SELECT 1 FROM policy_association"
-			" WHERE policy_id = ? AND %s", t.where), args);
+	rc = ident_exists_a(ident_db(r), arena_printf(r->arena, "SELECT 1 FROM policy_association"
+			    " WHERE policy_id = ? AND %s", t.where), args);
 	if (rc < 0)
 		return ident_db_error(r, rc, "policy_association");
-	bool found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	if (!found)
+	if (!rc)
 		return http_error(r, ERR_NOTFOUND, "Could not find policy association.");
 	return http_reply_empty(r, 204);
 }
@@ -341,55 +262,34 @@ static int h_delete_assoc(struct http_req *r)
 	return http_reply_empty(r, 204);
 }
 
-/* An endpoint as Keystone's endpoint policy API lists it (no "region" alias). */
-static json_t *ep_render(struct http_req *r, const struct db_rows *rows, int i)
-{
-	const char *id = db_text(rows, i, 0), *region = db_text(rows, i, 4);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:b}", "id", id, "service_id", db_text(rows, i, 1),
-			      "interface", db_text(rows, i, 2), "url", db_text(rows, i, 3),
-			      "region_id", region ? json_string(region) : json_null(), "enabled", db_bool(rows, i, 5));
-	json_object_set_new(o, "links", ident_links(r, "/v3/endpoints/%s", id));
-	ident_merge_extra(o, db_text(rows, i, 6));
-	return o;
-}
-
-/* Appends the endpoints the query selects to list. */
+/* Appends the endpoints the query selects to list, as Keystone's endpoint policy API lists
+ * them: like /v3/endpoints, without the legacy "region" alias. */
 static int ep_append(struct http_req *r, json_t *list, const char *sql, const char *a, const char *b)
 {
 	struct db_rows *rows;
 	int rc = b ? db_query(ident_db(r), &rows, sql, DB_TEXT(a), DB_TEXT(b)) : db_query(ident_db(r), &rows, sql, DB_TEXT(a));
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(list, ep_render(r, rows, i));
+	for (int i = 0; i < db_rows_count(rows); i++) {
+		json_t *o = ident_endpoint_render(r, rows, i);
+		json_object_del(o, "region");
+		json_array_append_new(list, o);
+	}
 	db_rows_free(rows);
 	return 0;
 }
 
-/* The endpoints of a service in a region and in every region below it. */
+/* The endpoints of a service in a region and in the regions below it (the first WALK_MAX). */
 static int ep_region_tree(struct http_req *r, json_t *list, const char *service_id, const char *region_id)
 {
-	json_t *todo = json_pack("[s]", region_id);
-	int rc = 0;
-	for (size_t i = 0; i < json_array_size(todo) && i < WALK_MAX && rc >= 0; i++) {
-		const char *reg = json_string_value(json_array_get(todo, i));
-		if ((rc = ep_append(r, list, "SELECT " EP_COLS " FROM endpoint WHERE service_id = ? AND region_id = ?"
-				    " ORDER BY id", service_id, reg)) < 0)
-			break;
-		struct db_rows *rows;
-		if ((rc = db_query(ident_db(r), &rows, "SELECT id FROM region WHERE parent_region_id = ? ORDER BY id",
-				   DB_TEXT(reg))) < 0)
-			break;
-		for (int k = 0; k < db_rows_count(rows); k++) {
-			bool seen = false;
-			for (size_t j = 0; j < json_array_size(todo) && !seen; j++)
-				seen = !strcmp(json_string_value(json_array_get(todo, j)), db_text(rows, k, 0));
-			if (!seen)
-				json_array_append_new(todo, json_string(db_text(rows, k, 0)));
-		}
-		db_rows_free(rows);
-	}
-	json_decref(todo);
+	json_t *tree;
+	int rc = ident_region_tree(ident_db(r), region_id, &tree);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; rc >= 0 && i < json_array_size(tree) && i < WALK_MAX; i++)
+		rc = ep_append(r, list, "SELECT " IDENT_ENDPOINT_COLS " FROM endpoint WHERE service_id = ? AND region_id = ?"
+			       " ORDER BY id", service_id, json_string_value(json_array_get(tree, i)));
+	json_decref(tree);
 	return rc;
 }
 
@@ -397,7 +297,7 @@ static int h_policy_endpoints(struct http_req *r)
 {
 	const char *pid = http_param(r, "policy_id");
 	int rc = ident_enforce(r, "identity:list_endpoints_for_policy", NULL);
-	if (rc < 0 || (rc = must_exist(r, "policy", "policy", pid)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "policy", "policy", pid)) < 0)
 		return rc;
 	struct db_rows *rows;
 	if ((rc = db_query(ident_db(r), &rows, "SELECT endpoint_id, service_id, region_id FROM policy_association"
@@ -407,9 +307,10 @@ static int h_policy_endpoints(struct http_req *r)
 	for (int i = 0; i < db_rows_count(rows) && rc >= 0; i++) {
 		const char *eid = db_text(rows, i, 0), *sid = db_text(rows, i, 1), *reg = db_text(rows, i, 2);
 		if (eid)
-			rc = ep_append(r, list, "SELECT " EP_COLS " FROM endpoint WHERE id = ?", eid, NULL);
+			rc = ep_append(r, list, "SELECT " IDENT_ENDPOINT_COLS " FROM endpoint WHERE id = ?", eid, NULL);
 		else if (sid && !reg)
-			rc = ep_append(r, list, "SELECT " EP_COLS " FROM endpoint WHERE service_id = ? ORDER BY id", sid, NULL);
+			rc = ep_append(r, list, "SELECT " IDENT_ENDPOINT_COLS " FROM endpoint WHERE service_id = ?"
+				       " ORDER BY id", sid, NULL);
 		else if (sid)
 			rc = ep_region_tree(r, list, sid, reg);
 	}
@@ -440,7 +341,7 @@ static int h_endpoint_policy(struct http_req *r)
 {
 	const char *eid = http_param(r, "endpoint_id");
 	int rc = ident_enforce(r, "identity:get_policy_for_endpoint", NULL);
-	if (rc < 0 || (rc = must_exist(r, "endpoint", "endpoint", eid)) < 0)
+	if (rc < 0 || (rc = ident_must_exist(r, "endpoint", "endpoint", eid)) < 0)
 		return rc;
 	const char *pid = NULL;
 	if ((rc = assoc_policy(r, "endpoint_id = ? AND service_id IS NULL AND region_id IS NULL", eid, NULL, &pid)) < 0)
@@ -465,8 +366,12 @@ static int h_endpoint_policy(struct http_req *r)
 	}
 	if (!pid)
 		return http_error(r, ERR_NOTFOUND, "No policy is associated with endpoint %s.", eid);
-	json_t *o = policy_load(r, pid, "endpoints");
-	return o ? ident_reply_one(r, 200, "policy", o) : r->err;
+	json_t *o = ident_load_row(r, &policy_kind, pid);
+	if (!o)
+		return r->err;
+	/* Keystone links the policy of an endpoint under /v3/endpoints. */
+	json_object_set_new(o, "links", ident_links(r, "/v3/endpoints/%s", pid));
+	return ident_reply_one(r, 200, "policy", o);
 }
 
 #define EPP "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY"

@@ -2,9 +2,6 @@
  * tags, and checking, adding and removing one tag. Tags are stripped, unique and at most 80,
  * and an immutable project refuses every change. */
 #include "identity/projects.h"
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
 
 /* Replaces the project's tags (stripped, duplicates dropped). Inside the transaction. */
 int proj_tags_store(struct http_req *r, const char *id, const json_t *tags)
@@ -17,8 +14,8 @@ int proj_tags_store(struct http_req *r, const char *id, const json_t *tags)
 	json_array_foreach(tags, i, v) {
 		if (rc < 0)
 			break;
-		const char *t = proj_strip(r, json_string_value(v));
-		if (proj_in_array(done, t))
+		const char *t = ident_strip(r, json_string_value(v));
+		if (ident_array_has(done, t))
 			continue;
 		json_array_append_new(done, json_string(t));
 		rc = db_exec(c, "INSERT INTO project_tag (project_id, name) VALUES (?, ?)", DB_TEXT(id), DB_TEXT(t));
@@ -55,15 +52,15 @@ static int h_put_tags(struct http_req *r)
 	if ((rc = ident_tags_check(r, tags)) < 0)
 		return rc;
 	const char *id = json_string_value(json_object_get(p, "id"));
-	if (proj_immutable(p))
+	if (ident_immutable(p))
 		return http_error(r, ERR_FORBIDDEN, "Cannot update project tags for %s, project is immutable. Set "
 				  "\"immutable\" option to false before creating project tags.", id);
 	json_t *out = json_array();
 	size_t i;
 	json_t *v;
 	json_array_foreach(tags, i, v) {
-		const char *t = proj_strip(r, json_string_value(v));
-		if (!proj_in_array(out, t))
+		const char *t = ident_strip(r, json_string_value(v));
+		if (!ident_array_has(out, t))
 			json_array_append_new(out, json_string(t));
 	}
 	if ((rc = ident_begin(r)) < 0 || (rc = proj_tags_store(r, id, out)) < 0 || (rc = ident_commit(r)) < 0) {
@@ -80,7 +77,7 @@ static int h_delete_tags(struct http_req *r)
 	if (rc < 0)
 		return rc;
 	const char *id = json_string_value(json_object_get(p, "id"));
-	if (proj_immutable(p))
+	if (ident_immutable(p))
 		return http_error(r, ERR_FORBIDDEN, "Cannot update project tags for %s, project is immutable. Set "
 				  "\"immutable\" option to false before creating project tags.", id);
 	if ((rc = ident_begin(r)) < 0)
@@ -99,7 +96,7 @@ static int h_get_tag(struct http_req *r)
 	if (rc < 0)
 		return rc;
 	const char *tag = http_param(r, "value");
-	if (!proj_in_array(json_object_get(p, "tags"), tag))
+	if (!ident_array_has(json_object_get(p, "tags"), tag))
 		return http_error(r, ERR_NOTFOUND, "Could not find project tag: %s.", tag);
 	return http_reply_empty(r, 204);
 }
@@ -122,30 +119,20 @@ static int h_put_tag(struct http_req *r)
 	json_decref(all);
 	if (rc < 0)
 		return rc;
-	if (proj_immutable(p))
+	if (ident_immutable(p))
 		return http_error(r, ERR_FORBIDDEN, "Cannot create project tags for %s, project is immutable. Set "
 				  "\"immutable\" option to false before creating project tags.", id);
-	const char *t = proj_strip(r, tag);
+	const char *t = ident_strip(r, tag);
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
-	if (!proj_in_array(json_object_get(p, "tags"), t) &&
+	if (!ident_array_has(json_object_get(p, "tags"), t) &&
 	    (rc = db_exec(ident_db(r), "INSERT INTO project_tag (project_id, name) VALUES (?, ?)",
 			  DB_TEXT(id), DB_TEXT(t))) < 0 && rc != ERR_CONFLICT)
 		return ident_db_error(r, rc, "project tag");
 	if ((rc = ident_commit(r)) < 0)
 		return rc;
 	/* The tag percent-encoded as a path segment. */
-	char *enc = arena_alloc(r->arena, 3 * strlen(t) + 1), *q = enc;
-	for (const unsigned char *u = (const unsigned char *)t; *u; u++) {
-		if (isalnum(*u) || strchr("-._~", *u)) {
-			*q++ = (char)*u;
-		} else {
-			snprintf(q, 4, "%%%02X", *u);
-			q += 3;
-		}
-	}
-	*q = 0;
-	http_add_header(r, "Location", ident_url(r, "/v3/projects/%s/tags/%s", id, enc));
+	http_add_header(r, "Location", ident_url(r, "/v3/projects/%s/tags/%s", id, ident_url_escape(r, t)));
 	return http_reply_empty(r, 201);
 }
 
@@ -157,7 +144,7 @@ static int h_delete_tag(struct http_req *r)
 		return rc;
 	const char *id = json_string_value(json_object_get(p, "id"));
 	const char *tag = http_param(r, "value");
-	if (proj_immutable(p))
+	if (ident_immutable(p))
 		return http_error(r, ERR_FORBIDDEN, "Cannot delete project tags for %s, project is immutable. Set "
 				  "\"immutable\" option to false before creating project tags.", id);
 	if ((rc = ident_begin(r)) < 0)

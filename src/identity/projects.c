@@ -2,11 +2,9 @@
  * parents/subtree views), and the project face of domains (is_domain), which delegates to
  * domains.c (tags live in project_tags.c). Top-level projects store parent_id NULL. */
 #include "identity/projects.h"
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#define PROJECT_NAME_MAX 64
 /* Keystone's [DEFAULT] max_project_tree_depth: levels of projects below the domain. */
 #define MAX_PROJECT_TREE_DEPTH 5
 /* Bound on walks up or down a hierarchy (guards against cycles in bad data). */
@@ -18,75 +16,26 @@ static const char *const project_known[] = {
 	"options", NULL
 };
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-const char *proj_strip(struct http_req *r, const char *s)
-{
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return arena_strndup(r->arena, s, n);
-}
-
-/* Keystone's boolean list filters: only the usual false spellings mean false. */
-static bool query_true(const char *v)
-{
-	static const char *const f[] = { "f", "false", "n", "no", "off", "0" };
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-		if (!strcasecmp(v, f[i]))
-			return false;
-	return true;
-}
-
-/* A flag like ?subtree_as_ids: present and not "0". */
-static bool query_flag(struct http_req *r, const char *name)
-{
-	if (!http_query_present(r, name))
-		return false;
-	const char *v = http_query(r, name);
-	return !v || strcmp(v, "0");
-}
-
-/* An id_string field: 1..64 of [a-zA-Z0-9-], or null. */
+/* An id_string field (1..64 of [a-zA-Z0-9-]) or null, with the project API's wording. */
 static int id_field(struct http_req *r, const json_t *obj, const char *key, const char **out)
 {
 	int rc = ident_str(r, obj, key, false, true, 0, out);
-	if (rc < 0 || !*out)
+	if (rc < 0 || !*out || ident_id_ok(*out))
 		return rc;
 	size_t n = strlen(*out);
 	if (!n || n > IDENT_ID_MAX)
 		return http_error(r, ERR_BADREQ, "Invalid input for field '%s': '%.40s' is not a valid id.", key, *out);
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)(*out)[i]) && (*out)[i] != '-')
-			return http_error(r, ERR_BADREQ, "Invalid input for field '%s': '%.64s' does not match "
-					  "'^[a-zA-Z0-9-]+$'.", key, *out);
-	return 0;
+	return http_error(r, ERR_BADREQ, "Invalid input for field '%s': '%.64s' does not match "
+			  "'^[a-zA-Z0-9-]+$'.", key, *out);
 }
 
+/* A resource name, stored stripped. */
 static int name_field(struct http_req *r, const json_t *obj, bool required, const char **out)
 {
-	int rc = ident_str(r, obj, "name", required, false, 0, out);
+	int rc = ident_resource_name(r, obj, required, out);
 	if (rc < 0 || !*out)
 		return rc;
-	if (!**out)
-		return http_error(r, ERR_BADREQ, "Invalid input for field 'name': '' is too short.");
-	if (utf8_chars(*out) > PROJECT_NAME_MAX)
-		return http_error(r, ERR_BADREQ, "Invalid input for field 'name': '%.40s...' is too long.", *out);
-	const char *p = *out;
-	while (*p && isspace((unsigned char)*p))
-		p++;
-	if (!*p)
-		return http_error(r, ERR_BADREQ, "Invalid input for field 'name': '%s' does not match '[\\S]+'.", *out);
-	*out = proj_strip(r, *out);
+	*out = ident_strip(r, *out);
 	return 0;
 }
 
@@ -121,17 +70,24 @@ static int project_fields(struct http_req *r, const json_t *body, bool create, s
 
 /* --- reading and rendering --- */
 
-/* Tags of one project (sorted). New reference, or NULL on a database error. */
-static json_t *project_tags(struct db_conn *c, const char *id)
+/* The first column of a query with one parameter as an array of strings. New reference, or
+ * NULL on a database error. */
+static json_t *column_strings(struct db_conn *c, const char *sql, const char *arg)
 {
 	struct db_rows *rows;
-	if (db_query(c, &rows, "SELECT name FROM project_tag WHERE project_id = ? ORDER BY name", DB_TEXT(id)) < 0)
+	if (db_query(c, &rows, sql, DB_TEXT(arg)) < 0)
 		return NULL;
 	json_t *a = json_array();
 	for (int i = 0; i < db_rows_count(rows); i++)
 		json_array_append_new(a, json_string(db_text(rows, i, 0)));
 	db_rows_free(rows);
 	return a;
+}
+
+/* Tags of one project (sorted). New reference, or NULL on a database error. */
+static json_t *project_tags(struct db_conn *c, const char *id)
+{
+	return column_strings(c, "SELECT name FROM project_tag WHERE project_id = ? ORDER BY name", id);
 }
 
 /* Renders row i; steals tags. */
@@ -143,7 +99,7 @@ static json_t *project_render(struct http_req *r, const struct db_rows *rows, in
 			      "domain_id", dom, "description", desc ? desc : "", "enabled", db_bool(rows, i, 5),
 			      "parent_id", parent ? parent : dom, "is_domain", 0);
 	json_object_set_new(o, "tags", tags ? tags : json_array());
-	json_t *e = json_loads(extra ? extra : "{}", 0, NULL);
+	json_t *e = ident_object_parse(extra);
 	json_t *opts = json_object_get(e, "options");
 	json_object_set_new(o, "options", json_is_object(opts) ? json_incref(opts) : json_object());
 	json_decref(e);
@@ -207,8 +163,7 @@ static json_t *project_or_domain(struct http_req *r, const char *id, bool *is_do
 	json_t *dom = ident_domain_load(r, id);
 	if (!dom) {
 		*dberr = r->err == ERR_NOTFOUND ? 0 : r->err;
-		r->err = 0;
-		r->errmsg[0] = 0;
+		ident_clear_error(r);
 		return NULL;
 	}
 	*is_domain = true;
@@ -275,17 +230,9 @@ static int ancestors(struct http_req *r, const char *id, bool self, struct chain
  * array, or NULL on a database error. */
 static json_t *child_ids(struct db_conn *c, const char *id, bool is_domain)
 {
-	struct db_rows *rows;
-	int rc = is_domain
-		? db_query(c, &rows, "SELECT id FROM project WHERE domain_id = ? AND parent_id IS NULL ORDER BY id", DB_TEXT(id))
-		: db_query(c, &rows, "SELECT id FROM project WHERE parent_id = ? ORDER BY id", DB_TEXT(id));
-	if (rc < 0)
-		return NULL;
-	json_t *a = json_array();
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(a, json_string(db_text(rows, i, 0)));
-	db_rows_free(rows);
-	return a;
+	return column_strings(c, is_domain
+			      ? "SELECT id FROM project WHERE domain_id = ? AND parent_id IS NULL ORDER BY id"
+			      : "SELECT id FROM project WHERE parent_id = ? ORDER BY id", id);
 }
 
 /* Every descendant id, level by level. New array, or NULL on a database error. */
@@ -342,16 +289,6 @@ static json_t *subtree_ids(struct db_conn *c, const char *id, bool is_domain, in
 	return o;
 }
 
-bool proj_in_array(const json_t *a, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), s))
-			return true;
-	return false;
-}
-
 /* [{"project": {...}}] for the ids the caller has a role on (Keystone filters these lists by
  * the caller's projects). Steals ids. NULL on a database error. */
 static json_t *wrapped_projects(struct http_req *r, json_t *ids)
@@ -391,8 +328,8 @@ static json_t *wrapped_projects(struct http_req *r, json_t *ids)
  * subtree_as_list, subtree_as_ids). */
 static int expand_hierarchy(struct http_req *r, json_t *p, bool is_domain)
 {
-	bool plist = query_flag(r, "parents_as_list"), pids = query_flag(r, "parents_as_ids");
-	bool slist = query_flag(r, "subtree_as_list"), sids = query_flag(r, "subtree_as_ids");
+	bool plist = ident_query_flag(r, "parents_as_list"), pids = ident_query_flag(r, "parents_as_ids");
+	bool slist = ident_query_flag(r, "subtree_as_list"), sids = ident_query_flag(r, "subtree_as_ids");
 	if (plist && pids)
 		return http_error(r, ERR_BADREQ, "Cannot use parents_as_list and parents_as_ids query params at the same time.");
 	if (slist && sids)
@@ -475,21 +412,12 @@ static int list_domain_projects(struct http_req *r, json_t *out)
 	/* Projects acting as domains have no domain_id and no parent_id. */
 	if (http_query(r, "domain_id") || http_query(r, "parent_id"))
 		return 0;
-	const char *name = http_query(r, "name"), *en = http_query(r, "enabled");
-	struct db_arg args[3];
-	int n = 0;
-	char *sql = arena_strdup(r->arena, "SELECT id FROM domain WHERE 1 = 1");
-	if (name) {
-		sql = arena_printf(r->arena, "%s AND name = ?", sql);
-		args[n++] = DB_TEXT(name);
-	}
-	if (en) {
-		sql = arena_printf(r->arena, "%s AND enabled = ?", sql);
-		args[n++] = DB_BOOL(query_true(en));
-	}
-	args[n] = DB_END_;
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT id FROM domain WHERE 1 = 1");
+	ident_sql_filter(&q, r, "name", "name");
+	ident_sql_filter_bool(&q, r, "enabled", "enabled");
 	struct db_rows *rows;
-	int rc = db_query_a(ident_db(r), &rows, sql, args);
+	int rc = ident_sql_query(ident_db(r), &q, &rows);
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < db_rows_count(rows); i++) {
@@ -504,32 +432,20 @@ static int list_domain_projects(struct http_req *r, json_t *out)
 static int list_projects(struct http_req *r, json_t *out)
 {
 	struct db_conn *c = ident_db(r);
-	const char *dom = http_query(r, "domain_id"), *name = http_query(r, "name");
-	const char *en = http_query(r, "enabled"), *parent = http_query(r, "parent_id");
-	struct db_arg args[6];
-	int n = 0;
-	char *sql = arena_strdup(r->arena, "SELECT " PROJECT_COLS " FROM project WHERE 1 = 1");
-	if (dom) {
-		sql = arena_printf(r->arena, "%s AND domain_id = ?", sql);
-		args[n++] = DB_TEXT(dom);
-	}
-	if (name) {
-		sql = arena_printf(r->arena, "%s AND name = ?", sql);
-		args[n++] = DB_TEXT(name);
-	}
-	if (en) {
-		sql = arena_printf(r->arena, "%s AND enabled = ?", sql);
-		args[n++] = DB_BOOL(query_true(en));
-	}
+	const char *parent = http_query(r, "parent_id");
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " PROJECT_COLS " FROM project WHERE 1 = 1");
+	ident_sql_filter(&q, r, "domain_id", "domain_id");
+	ident_sql_filter(&q, r, "name", "name");
+	ident_sql_filter_bool(&q, r, "enabled", "enabled");
 	if (parent) {
 		/* A top-level project's parent is its domain. */
-		sql = arena_printf(r->arena, "%s AND (parent_id = ? OR (parent_id IS NULL AND domain_id = ?))", sql);
-		args[n++] = DB_TEXT(parent);
-		args[n++] = DB_TEXT(parent);
+		ident_sql_text(&q, " AND (parent_id = ? OR (parent_id IS NULL AND domain_id = ?))");
+		ident_sql_arg(&q, DB_TEXT(parent));
+		ident_sql_arg(&q, DB_TEXT(parent));
 	}
-	args[n] = DB_END_;
 	struct db_rows *rows, *tagrows;
-	int rc = db_query_a(c, &rows, sql, args);
+	int rc = ident_sql_query(c, &q, &rows);
 	if (rc < 0)
 		return rc;
 	if ((rc = db_query(c, &tagrows, "SELECT project_id, name FROM project_tag ORDER BY project_id, name")) < 0) {
@@ -561,14 +477,13 @@ static int list_projects(struct http_req *r, json_t *out)
 static int h_list_projects(struct http_req *r)
 {
 	const char *scope = r->auth ? r->auth->domain_id : NULL;
-	json_t *t = scope ? ident_target("target.domain_id", scope, NULL) : NULL;
-	int rc = ident_enforce(r, "identity:list_projects", t);
-	json_decref(t);
+	int rc = ident_enforce_steal(r, "identity:list_projects",
+				     scope ? ident_target("target.domain_id", scope, NULL) : NULL);
 	if (rc < 0)
 		return rc;
 	const char *is_dom = http_query(r, "is_domain");
 	json_t *list = json_array();
-	rc = is_dom && query_true(is_dom) ? list_domain_projects(r, list) : list_projects(r, list);
+	rc = is_dom && ident_query_true(is_dom) ? list_domain_projects(r, list) : list_projects(r, list);
 	if (rc < 0) {
 		json_decref(list);
 		return ident_db_error(r, rc, "project");
@@ -595,12 +510,6 @@ static int conflict(struct http_req *r, const char *name, const char *id)
 			  "is %s, project id %s.", name, id);
 }
 
-static int bad(struct http_req *r, int code, const char *msg)
-{
-	ident_rollback(r);
-	return http_error(r, code, "%s", msg);
-}
-
 /* Where a new project goes: its domain and its parent project (NULL for top level), checked
  * as Keystone does (parent exists, same domain, whole branch enabled, depth limit). */
 static int place_project(struct http_req *r, struct pfields *f, const char **parent_project)
@@ -618,23 +527,22 @@ static int place_project(struct http_req *r, struct pfields *f, const char **par
 			pdom = ch.domain_id;
 			*parent_project = f->parent_id;
 		} else {
-			if ((rc = db_query(c, &rows, "SELECT 1 FROM domain WHERE id = ?", DB_TEXT(f->parent_id))) < 0)
+			if ((rc = ident_exists(c, "SELECT 1 FROM domain WHERE id = ?", DB_TEXT(f->parent_id))) < 0)
 				return ident_db_error(r, rc, "project");
-			bool is_dom = db_rows_count(rows) > 0;
-			db_rows_free(rows);
-			if (!is_dom)
-				return bad(r, ERR_BADREQ, arena_printf(r->arena, "Could not find project: %s.", f->parent_id));
+			if (!rc)
+				return ident_abort(r, ERR_BADREQ, "Could not find project: %s.", f->parent_id);
 			pdom = f->parent_id;
 		}
 		if (!f->domain_id) {
 			f->domain_id = pdom;
 		} else if (strcmp(f->domain_id, pdom)) {
 			if (!ch.n)
-				return bad(r, ERR_BADREQ, arena_printf(r->arena, "Cannot create project, the parent (%s) is "
-					   "acting as a domain, but this project's domain id (%s) does not match the "
-					   "parent's id.", f->parent_id, f->domain_id));
-			return bad(r, ERR_BADREQ, arena_printf(r->arena, "Cannot create project, since it specifies its "
-				   "domain_id %s, but specifies a parent in a different domain (%s).", f->domain_id, pdom));
+				return ident_abort(r, ERR_BADREQ, "Cannot create project, the parent (%s) is acting "
+						   "as a domain, but this project's domain id (%s) does not match "
+						   "the parent's id.", f->parent_id, f->domain_id);
+			return ident_abort(r, ERR_BADREQ, "Cannot create project, since it specifies its domain_id "
+					   "%s, but specifies a parent in a different domain (%s).", f->domain_id,
+					   pdom);
 		}
 	} else if (!f->domain_id) {
 		f->domain_id = ident_default_domain(r);
@@ -644,7 +552,7 @@ static int place_project(struct http_req *r, struct pfields *f, const char **par
 	bool dom_found = db_rows_count(rows) > 0, dom_enabled = dom_found && db_bool(rows, 0, 0);
 	db_rows_free(rows);
 	if (!dom_found)
-		return bad(r, ERR_BADREQ, arena_printf(r->arena, "Could not find domain: %s.", f->domain_id));
+		return ident_abort(r, ERR_BADREQ, "Could not find domain: %s.", f->domain_id);
 	/* The order Keystone reports in: the parent's ancestors, the domain, then the parent. */
 	const char *off = NULL;
 	for (int i = 1; i < ch.n && !off; i++)
@@ -655,12 +563,11 @@ static int place_project(struct http_req *r, struct pfields *f, const char **par
 	if (!off && ch.n && !ch.enabled[0])
 		off = ch.ids[0];
 	if (off)
-		return bad(r, ERR_BADREQ, arena_printf(r->arena, "cannot create a project in a branch containing a "
-			   "disabled project: %s", off));
+		return ident_abort(r, ERR_BADREQ, "cannot create a project in a branch containing a disabled "
+				   "project: %s", off);
 	/* Keystone counts the domain as a level and allows one more than the configured depth. */
 	if (ch.n + 2 > MAX_PROJECT_TREE_DEPTH + 1)
-		return bad(r, ERR_FORBIDDEN, arena_printf(r->arena, "Max hierarchy depth reached for %s branch.",
-							  f->parent_id));
+		return ident_abort(r, ERR_FORBIDDEN, "Max hierarchy depth reached for %s branch.", f->parent_id);
 	return 0;
 }
 
@@ -671,9 +578,8 @@ static int h_create_project(struct http_req *r)
 		return r->err;
 	json_t *body = json_object_get(b, "project");
 	/* Keystone checks policy against the request as sent, before validating it. */
-	json_t *t = project_target(NULL, json_is_object(body) ? body : NULL);
-	int rc = ident_enforce(r, "identity:create_project", t);
-	json_decref(t);
+	int rc = ident_enforce_steal(r, "identity:create_project",
+				     project_target(NULL, json_is_object(body) ? body : NULL));
 	if (rc < 0)
 		return rc;
 	if (!(body = ident_body(r, "project")))
@@ -692,19 +598,7 @@ static int h_create_project(struct http_req *r)
 	char id[33];
 	uuid_hex(id);
 	json_t *opts = ident_options_merge(r, f.options, NULL);
-	json_t *e = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach(body, k, v) {
-		/* Keystone normalises new attribute names: ':' and '-' become '_'. */
-		char key[256];
-		size_t n = strlen(k);
-		if (n >= sizeof key)
-			continue;
-		for (size_t i = 0; i <= n; i++)
-			key[i] = (k[i] == ':' || k[i] == '-') ? '_' : k[i];
-		json_object_set(e, key, v);
-	}
+	json_t *e = ident_normalized(body);
 	json_object_del(e, "options");
 	if (json_object_size(opts))
 		json_object_set(e, "options", opts);
@@ -738,20 +632,6 @@ static int h_create_project(struct http_req *r)
 
 /* --- show, update, delete --- */
 
-bool proj_immutable(const json_t *p)
-{
-	return json_is_true(json_object_get(json_object_get(p, "options"), "immutable"));
-}
-
-/* Keystone lets an immutable resource change only its "immutable" option to false/null. */
-static bool immutable_update_ok(const json_t *body)
-{
-	if (json_object_size(body) != 1)
-		return false;
-	json_t *v = json_object_get(json_object_get(body, "options"), "immutable");
-	return v && (json_is_false(v) || json_is_null(v));
-}
-
 /* Looks id up (a project or a domain acting as one), checks rule against it, and records 404
  * when it does not exist — in Keystone's order: policy first. *out is freed with the request. */
 int proj_load_enforced(struct http_req *r, const char *rule, bool domains, json_t **out, bool *is_domain)
@@ -764,9 +644,7 @@ int proj_load_enforced(struct http_req *r, const char *rule, bool domains, json_
 		return ident_db_error(r, dberr, "project");
 	if (p)
 		arena_defer(r->arena, json_decref_void, p);
-	json_t *t = project_target(id, p);
-	int rc = ident_enforce(r, rule, t);
-	json_decref(t);
+	int rc = ident_enforce_steal(r, rule, project_target(id, p));
 	if (rc < 0)
 		return rc;
 	if (!p)
@@ -832,15 +710,15 @@ static int check_enable_flip(struct http_req *r, const char *id, bool was, bool 
 			db_rows_free(rows);
 		}
 		if (off)
-			return bad(r, ERR_FORBIDDEN, arena_printf(r->arena, "Cannot enable project %s since it has "
-				   "disabled parents", id));
+			return ident_abort(r, ERR_FORBIDDEN, "Cannot enable project %s since it has disabled "
+					   "parents", id);
 	} else if (was && !now) {
 		bool any;
 		if ((rc = subtree_has_enabled(r, id, &any)) < 0)
 			return ident_db_error(r, rc, "project");
 		if (any)
-			return bad(r, ERR_FORBIDDEN, arena_printf(r->arena, "Cannot disable project %s since its "
-				   "subtree contains enabled projects.", id));
+			return ident_abort(r, ERR_FORBIDDEN, "Cannot disable project %s since its subtree "
+					   "contains enabled projects.", id);
 	}
 	return 0;
 }
@@ -871,23 +749,17 @@ static int h_update_project(struct http_req *r)
 	json_t *found = project_or_domain(r, id, &is_dom, &dberr);
 	if (dberr)
 		return ident_db_error(r, dberr, "project");
-	json_t *t = project_target(id, found);
-	int rc = ident_enforce(r, "identity:update_project", t);
-	json_decref(t);
+	int rc = ident_enforce_steal(r, "identity:update_project", project_target(id, found));
 	json_decref(found);
 	if (rc < 0)
 		return rc;
 	json_t *body = ident_body(r, "project");
 	if (!body)
 		return r->err;
-	if (!json_object_size(body))
-		return http_error(r, ERR_BADREQ, "Invalid input for field 'project': {} does not have enough properties.");
 	struct pfields f;
-	if ((rc = project_fields(r, body, false, &f)) < 0)
+	if ((rc = ident_non_empty(r, body, "project")) < 0 || (rc = project_fields(r, body, false, &f)) < 0 ||
+	    (rc = ident_same_id(r, body, id)) < 0)
 		return rc;
-	json_t *bid = json_object_get(body, "id");
-	if (bid && !json_is_null(bid) && (!json_is_string(bid) || strcmp(json_string_value(bid), id)))
-		return http_error(r, ERR_BADREQ, "Cannot change ID");
 	if (!found)
 		return ident_not_found(r, "project", id);
 	if (is_dom)
@@ -902,17 +774,17 @@ static int h_update_project(struct http_req *r)
 		return ident_not_found(r, "project", id);
 	}
 	arena_defer(r->arena, json_decref_void, cur);
-	if (proj_immutable(cur) && !immutable_update_ok(body))
-		return bad(r, ERR_FORBIDDEN, arena_printf(r->arena, "Unable to update immutable project resource: "
-			   "`%s. Set resource option \"immutable\" to false first.", id));
+	if (ident_immutable(cur) && !ident_immutable_update_ok(body))
+		return ident_abort(r, ERR_FORBIDDEN, "Unable to update immutable project resource: "
+				   "`%s. Set resource option \"immutable\" to false first.", id);
 	const char *cur_dom = json_string_value(json_object_get(cur, "domain_id"));
 	const char *cur_parent = json_string_value(json_object_get(cur, "parent_id"));
 	if (json_object_get(body, "domain_id") && (!f.domain_id || strcmp(f.domain_id, cur_dom)))
-		return bad(r, ERR_BADREQ, "Cannot change Domain ID");
+		return ident_abort(r, ERR_BADREQ, "Cannot change Domain ID");
 	if (json_object_get(body, "parent_id") && (!f.parent_id || strcmp(f.parent_id, cur_parent)))
-		return bad(r, ERR_FORBIDDEN, "Update of `parent_id` is not allowed.");
+		return ident_abort(r, ERR_FORBIDDEN, "Update of `parent_id` is not allowed.");
 	if (f.has_is_domain && f.is_domain)
-		return bad(r, ERR_BADREQ, "Update of `is_domain` is not allowed.");
+		return ident_abort(r, ERR_BADREQ, "Update of `is_domain` is not allowed.");
 	bool was = json_is_true(json_object_get(cur, "enabled"));
 	bool now = f.has_enabled ? f.enabled : was;
 	if ((rc = check_enable_flip(r, id, was, now)) < 0)
@@ -929,18 +801,12 @@ static int h_update_project(struct http_req *r)
 	}
 	const char *old = db_rows_count(rows) ? arena_strdup(r->arena, db_text(rows, 0, 0)) : NULL;
 	db_rows_free(rows);
-	json_t *e = json_loads(ident_extra(r, body, project_known, old), 0, NULL);
-	if (!json_is_object(e)) {
-		json_decref(e);
-		e = json_object();
-	}
+	json_t *e = ident_object_parse(ident_extra(r, body, project_known, old));
 	json_object_del(e, "options");
 	if (json_object_size(opts))
 		json_object_set(e, "options", opts);
 	json_decref(opts);
-	char *s = json_dumps(e, JSON_COMPACT);
-	char *extra = arena_strdup(r->arena, s ? s : "{}");
-	free(s);
+	char *extra = ident_json_text(r, e);
 	json_decref(e);
 	rc = db_exec(c, "UPDATE project SET name = ?, description = ?, enabled = ?, extra = ? WHERE id = ?",
 		     DB_TEXT(name), DB_TEXT(desc), DB_BOOL(now), DB_TEXT(extra), DB_TEXT(id));
@@ -980,11 +846,11 @@ static int h_delete_project(struct http_req *r)
 		ident_rollback(r);
 		return ident_not_found(r, "project", id);
 	}
-	bool imm = proj_immutable(cur);
+	bool imm = ident_immutable(cur);
 	json_decref(cur);
 	if (imm)
-		return bad(r, ERR_FORBIDDEN, arena_printf(r->arena, "Unable to delete immutable project resource: "
-			   "`%s. Set resource option \"immutable\" to false first.", id));
+		return ident_abort(r, ERR_FORBIDDEN, "Unable to delete immutable project resource: "
+				   "`%s. Set resource option \"immutable\" to false first.", id);
 	struct db_conn *c = ident_db(r);
 	json_t *kids = child_ids(c, id, false);
 	if (!kids)
@@ -992,8 +858,8 @@ static int h_delete_project(struct http_req *r)
 	size_t nkids = json_array_size(kids);
 	json_decref(kids);
 	if (nkids)
-		return bad(r, ERR_FORBIDDEN, arena_printf(r->arena, "Cannot delete the project %s since it is not a "
-			   "leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree.", id));
+		return ident_abort(r, ERR_FORBIDDEN, "Cannot delete the project %s since it is not a leaf in the "
+				   "hierarchy. Use the cascade option if you want to delete a whole subtree.", id);
 	if ((rc = ident_assignments_purge(c, id)) < 0 ||
 	    (rc = db_exec(c, "UPDATE users SET default_project_id = NULL WHERE default_project_id = ?", DB_TEXT(id))) < 0 ||
 	    (rc = db_exec(c, "DELETE FROM project_tag WHERE project_id = ?", DB_TEXT(id))) < 0 ||

@@ -1,5 +1,5 @@
 /* projects.h — private to the project files (projects.c, project_tags.c): loading a project
- * for a handler with its policy check, and the small helpers both files use. */
+ * for a handler with its policy check, and storing its tags. */
 #ifndef IDENTITY_PROJECTS_H
 #define IDENTITY_PROJECTS_H
 #include "identity/ident.h"
@@ -9,12 +9,6 @@
  * Keystone orders them. *out is freed with the request; *is_domain (may be NULL) says whether
  * it is a domain. 0 or an error recorded in r. (projects.c) */
 int proj_load_enforced(struct http_req *r, const char *rule, bool domains, json_t **out, bool *is_domain);
-/* True when the rendered project has the "immutable" option set. (projects.c) */
-bool proj_immutable(const json_t *p);
-/* s without leading and trailing whitespace. Arena string. (projects.c) */
-const char *proj_strip(struct http_req *r, const char *s);
-/* True when the JSON array a holds the string s. (projects.c) */
-bool proj_in_array(const json_t *a, const char *s);
 /* Replaces the project's tags (stripped, duplicates dropped) inside the caller's transaction.
  * 0 or a database error code. (project_tags.c) */
 int proj_tags_store(struct http_req *r, const char *id, const json_t *tags);

@@ -22,13 +22,24 @@ static const char *qval(struct http_req *r, const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* Keystone's query_filter_is_true: present and not "0". */
-static bool qtrue(struct http_req *r, const char *name)
+/* Points f at the rows of q's scope filter: the project (with its subtree when asked), the
+ * domain, or any project or domain. ids holds the target ids (zero-initialised by the caller). */
+static void scope_targets(struct arena *a, const struct ra_query *q, struct asg_filter *f, struct id_list *ids)
 {
-	if (!http_query_present(r, name))
-		return false;
-	const char *v = http_query(r, name);
-	return !v || strcmp(v, "0");
+	if (q->project_id) {
+		for (size_t i = 0; q->has_subtree && i < q->subtree.n; i++)
+			ids_push(a, ids, q->subtree.v[i]);
+		ids_push(a, ids, q->project_id);
+		f->target_kind = ASG_PROJECTS;
+		f->targets = ids;
+	} else if (q->domain_id) {
+		ids_push(a, ids, q->domain_id);
+		f->target_kind = ASG_DOMAINS;
+		f->targets = ids;
+	} else {
+		f->target_kind = ASG_PROJECT_OR_DOMAIN;
+		f->targets = NULL;
+	}
 }
 
 /* --- group members, cached per request --- */
@@ -72,27 +83,17 @@ static int for_actor(struct http_req *r, const struct ra_query *q, int inherited
 {
 	struct db_conn *c = ident_db(r);
 	struct arena *a = r->arena;
-	struct id_list poi = { 0 }, dom = { 0 };
+	struct id_list poi = { 0 };         /* the scope's targets */
+	struct asg_filter f = { NULL, kind, actors, ASG_PROJECT_OR_DOMAIN, NULL, 0 };
 	int rc;
-	if (q->project_id) {
-		for (size_t i = 0; q->has_subtree && i < q->subtree.n; i++)
-			ids_push(a, &poi, q->subtree.v[i]);
-		ids_push(a, &poi, q->project_id);
-	}
-	if (q->domain_id)
-		ids_push(a, &dom, q->domain_id);
-	if (inherited != 1) {
-		struct asg_filter f = { NULL, kind, actors,
-					q->project_id ? ASG_PROJECTS : q->domain_id ? ASG_DOMAINS : ASG_PROJECT_OR_DOMAIN,
-					q->project_id ? &poi : q->domain_id ? &dom : NULL, 0 };
-		if ((rc = asg_fetch(c, a, &f, out)) < 0)
-			return rc;
-	}
+	scope_targets(a, q, &f, &poi);
+	if (inherited != 1 && (rc = asg_fetch(c, a, &f, out)) < 0)
+		return rc;
 	if (inherited == 0)
 		return 0;
 	if (!q->project_id) {
-		struct asg_filter f = { NULL, kind, actors, ASG_PROJECT_OR_DOMAIN, NULL, 1 };
-		return asg_fetch(c, a, &f, out);
+		struct asg_filter fi = { NULL, kind, actors, ASG_PROJECT_OR_DOMAIN, NULL, 1 };
+		return asg_fetch(c, a, &fi, out);
 	}
 	struct id_list parents = { 0 }, pdom = { 0 };
 	const char *project_domain = NULL;
@@ -283,7 +284,7 @@ static int list_direct(struct http_req *r, const struct ra_query *q, struct asg_
 	struct db_conn *c = ident_db(r);
 	struct arena *a = r->arena;
 	int rc;
-	struct id_list actor = { 0 }, poi = { 0 }, dom = { 0 };
+	struct id_list actor = { 0 }, scope = { 0 };
 	enum asg_actor kind = ASG_ANY_ACTOR;
 	if (q->user_id) {
 		ids_push(a, &actor, q->user_id);
@@ -293,17 +294,9 @@ static int list_direct(struct http_req *r, const struct ra_query *q, struct asg_
 		kind = ASG_GROUPS;
 	}
 	const struct id_list *actors = kind == ASG_ANY_ACTOR ? NULL : &actor;
-	if (q->project_id) {
-		for (size_t i = 0; q->has_subtree && i < q->subtree.n; i++)
-			ids_push(a, &poi, q->subtree.v[i]);
-		ids_push(a, &poi, q->project_id);
-	}
-	if (q->domain_id)
-		ids_push(a, &dom, q->domain_id);
 	if (!q->system) {
-		struct asg_filter f = { q->role_id, kind, actors,
-					q->project_id ? ASG_PROJECTS : q->domain_id ? ASG_DOMAINS : ASG_PROJECT_OR_DOMAIN,
-					q->project_id ? &poi : q->domain_id ? &dom : NULL, q->inherited };
+		struct asg_filter f = { q->role_id, kind, actors, ASG_PROJECT_OR_DOMAIN, NULL, q->inherited };
+		scope_targets(a, q, &f, &scope);
 		if ((rc = asg_fetch(c, a, &f, out)) < 0)
 			return rc;
 	}
@@ -556,9 +549,9 @@ int ident_list_role_assignments(struct http_req *r)
 		const char *v = http_query(r, "scope.OS-INHERIT:inherited_to");
 		q.inherited = v && !strcmp(v, "projects");
 	}
-	q.effective = qtrue(r, "effective");
-	q.include_names = qtrue(r, "include_names");
-	q.include_subtree = qtrue(r, "include_subtree");
+	q.effective = ident_query_flag(r, "effective");
+	q.include_names = ident_query_flag(r, "include_names");
+	q.include_subtree = ident_query_flag(r, "include_subtree");
 
 	const char *scoped_domain = r->auth ? r->auth->domain_id : NULL;
 	if (q.include_subtree) {

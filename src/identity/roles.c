@@ -2,7 +2,6 @@
  * implied roles (/v3/roles/{prior}/implies/{implied}, /v3/role_inferences).
  * Global roles are stored with domain_id '' and rendered with domain_id null. */
 #include "identity/assignments.h"
-#include <strings.h>
 #include <string.h>
 
 #define ROLE_COLS "id, name, domain_id, description, options, extra"
@@ -16,17 +15,7 @@ static const char *const role_known_keys[] = {
 
 /* --- rendering --- */
 
-static json_t *parse_object(const char *text)
-{
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-	if (!json_is_object(o)) {
-		json_decref(o);
-		o = json_object();
-	}
-	return o;
-}
-
-static json_t *role_render(struct http_req *r, struct db_rows *rows, int i)
+static json_t *role_render(struct http_req *r, const struct db_rows *rows, int i)
 {
 	const char *id = db_text(rows, i, 0), *dom = db_text(rows, i, 2), *desc = db_text(rows, i, 3);
 	json_t *o = json_object();
@@ -34,35 +23,19 @@ static json_t *role_render(struct http_req *r, struct db_rows *rows, int i)
 	json_object_set_new(o, "name", json_string(db_text(rows, i, 1)));
 	json_object_set_new(o, "domain_id", dom && *dom ? json_string(dom) : json_null());
 	json_object_set_new(o, "description", desc ? json_string(desc) : json_null());
-	json_object_set_new(o, "options", parse_object(db_text(rows, i, 4)));
+	json_object_set_new(o, "options", ident_object_parse(db_text(rows, i, 4)));
 	json_object_set_new(o, "links", ident_links(r, "/v3/roles/%s", id));
 	ident_merge_extra(o, db_text(rows, i, 5));
 	return o;
 }
 
-/* The role without recording anything in r: NULL when missing or on a database error (*rc). */
-static json_t *role_get(struct http_req *r, const char *id, int *rc)
-{
-	struct db_rows *rows = NULL;
-	*rc = db_query(ident_db(r), &rows, "SELECT " ROLE_COLS " FROM role WHERE id = ?", DB_TEXT(id));
-	if (*rc < 0)
-		return NULL;
-	json_t *o = db_rows_count(rows) ? role_render(r, rows, 0) : NULL;
-	db_rows_free(rows);
-	return o;
-}
+static const struct ident_kind role_kind = {
+	"role", "SELECT " ROLE_COLS " FROM role WHERE id = ?", role_render,
+};
 
 json_t *ident_role_load(struct http_req *r, const char *id)
 {
-	int rc;
-	json_t *o = role_get(r, id, &rc);
-	if (rc < 0) {
-		ident_db_error(r, rc, "role");
-		return NULL;
-	}
-	if (!o)
-		ident_not_found(r, "role", id);
-	return o;
+	return ident_load_row(r, &role_kind, id);
 }
 
 struct render_ctx {
@@ -89,11 +62,6 @@ static bool role_is_domain(const json_t *role)
 	return json_is_string(json_object_get(role, "domain_id"));
 }
 
-static bool role_immutable(const json_t *role)
-{
-	return json_is_true(json_object_get(json_object_get(role, "options"), "immutable"));
-}
-
 /* Enforces the role rule (or its domain_ variant, with the role as target). */
 static int role_enforce(struct http_req *r, const char *action, const json_t *role)
 {
@@ -114,8 +82,8 @@ static int role_enforce(struct http_req *r, const char *action, const json_t *ro
  * existence of roles does not leak, then reports 404. */
 static json_t *role_for_member(struct http_req *r, const char *action, const char *id, int *rc)
 {
-	json_t *role = role_get(r, id, rc);
-	if (*rc < 0) {
+	json_t *role;
+	if ((*rc = ident_get_row(r, &role_kind, id, &role)) < 0) {
 		*rc = ident_db_error(r, *rc, "role");
 		return NULL;
 	}
@@ -170,75 +138,12 @@ static char *options_text(struct http_req *r, const json_t *current, int immutab
 		else
 			json_object_set_new(o, "immutable", json_boolean(immutable));
 	}
-	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	char *out = arena_strdup(r->arena, s ? s : "{}");
-	free(s);
+	char *out = ident_json_text(r, o);
 	json_decref(o);
 	return out;
 }
 
-static int role_conflict(struct http_req *r, const char *name, const char *domain_id)
-{
-	if (domain_id)
-		return http_error(r, ERR_CONFLICT, "Conflict occurred attempting to store role - Duplicate entry"
-				  " found with name %s at domain ID %s.", name, domain_id);
-	return http_error(r, ERR_CONFLICT, "Conflict occurred attempting to store role - Duplicate entry found"
-			  " with name %s.", name);
-}
-
 /* --- /v3/roles --- */
-
-struct name_filter {
-	const char *op;      /* "contains", "startswith", "endswith" */
-	bool icase;
-	const char *value;
-};
-
-struct list_filters {
-	struct name_filter f[8];
-	int n;
-};
-
-static int collect_filter(void *ctx, const char *name, const char *value)
-{
-	struct list_filters *lf = ctx;
-	static const char *const ops[] = { "contains", "startswith", "endswith" };
-	if (strncmp(name, "name__", 6) || !value || lf->n == 8)
-		return 0;
-	const char *op = name + 6;
-	bool icase = false;
-	if (*op == 'i')
-		icase = true, op++;
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (!strcmp(op, ops[i]))
-			lf->f[lf->n++] = (struct name_filter){ ops[i], icase, value };
-	return 0;
-}
-
-static bool find_str(const char *hay, const char *needle, bool icase)
-{
-	return icase ? strcasestr(hay, needle) != NULL : strstr(hay, needle) != NULL;
-}
-
-static bool filter_match(const struct list_filters *lf, const char *name)
-{
-	for (int i = 0; i < lf->n; i++) {
-		const struct name_filter *f = &lf->f[i];
-		size_t hl = strlen(name), nl = strlen(f->value);
-		bool ok;
-		if (!strcmp(f->op, "contains"))
-			ok = find_str(name, f->value, f->icase);
-		else if (nl > hl)
-			ok = false;
-		else if (!strcmp(f->op, "startswith"))
-			ok = f->icase ? !strncasecmp(name, f->value, nl) : !strncmp(name, f->value, nl);
-		else
-			ok = f->icase ? !strcasecmp(name + hl - nl, f->value) : !strcmp(name + hl - nl, f->value);
-		if (!ok)
-			return false;
-	}
-	return true;
-}
 
 static int h_list_roles(struct http_req *r)
 {
@@ -248,8 +153,6 @@ static int h_list_roles(struct http_req *r)
 	int rc = ident_enforce(r, domain ? "identity:list_domain_roles" : "identity:list_roles", NULL);
 	if (rc < 0)
 		return rc;
-	struct list_filters lf = { .n = 0 };
-	http_query_each(r, collect_filter, &lf);
 	struct db_rows *rows = NULL;
 	if (name)
 		rc = db_query(ident_db(r), &rows, "SELECT " ROLE_COLS " FROM role WHERE domain_id = ? AND name = ?",
@@ -261,7 +164,7 @@ static int h_list_roles(struct http_req *r)
 		return ident_db_error(r, rc, "role");
 	json_t *arr = json_array();
 	for (int i = 0; i < db_rows_count(rows); i++)
-		if (filter_match(&lf, db_text(rows, i, 1)))
+		if (ident_name_filters_pass(r, db_text(rows, i, 1)))
 			json_array_append_new(arr, role_render(r, rows, i));
 	db_rows_free(rows);
 	return ident_reply_list(r, "roles", arr);
@@ -302,12 +205,8 @@ static int h_create_role(struct http_req *r)
 	rc = db_exec(ident_db(r), "INSERT INTO role (id, name, domain_id, description, options, extra)"
 		     " VALUES (?, ?, ?, ?, ?, ?)", DB_TEXT(id), DB_TEXT(name), DB_TEXT(domain_id ? domain_id : ""),
 		     DB_TEXT(desc), DB_TEXT(options), DB_TEXT(extra));
-	if (rc == ERR_CONFLICT) {
-		ident_rollback(r);
-		return role_conflict(r, name, domain_id);
-	}
 	if (rc < 0)
-		return ident_db_error(r, rc, "role");
+		return ident_name_conflict(r, rc, "role", name, domain_id);
 	if ((rc = ident_commit(r)) < 0)
 		return rc;
 	json_t *role = ident_role_load(r, id);
@@ -348,13 +247,9 @@ static int h_update_role(struct http_req *r)
 	    (rc = ident_str(r, body, "description", false, false, ROLE_DESC_MAX, &desc)) < 0 ||
 	    (rc = role_options(r, body, &immutable, &opts_given)) < 0)
 		goto out;
-	json_t *bid = json_object_get(body, "id");
-	if (bid && !json_is_null(bid) && !(json_is_string(bid) && !strcmp(json_string_value(bid), id))) {
-		rc = http_error(r, ERR_BADREQ, "Cannot change ID");
+	if ((rc = ident_same_id(r, body, id)) < 0)
 		goto out;
-	}
-	if (role_immutable(role) &&
-	    (json_object_size(body) > 1 || !opts_given || immutable == 1)) {
+	if (ident_immutable(role) && !ident_immutable_update_ok(body)) {
 		rc = http_error(r, ERR_FORBIDDEN, "Unable to update immutable role resource: `%s. Set resource"
 				" option \"immutable\" to false first.", id);
 		goto out;
@@ -383,13 +278,8 @@ static int h_update_role(struct http_req *r)
 		goto out;
 	rc = db_exec(ident_db(r), "UPDATE role SET name = ?, description = ?, options = ?, extra = ? WHERE id = ?",
 		     DB_TEXT(name), DB_TEXT(desc), DB_TEXT(options), DB_TEXT(extra), DB_TEXT(id));
-	if (rc == ERR_CONFLICT) {
-		ident_rollback(r);
-		rc = role_conflict(r, name, dv ? json_string_value(dv) : NULL);
-		goto out;
-	}
 	if (rc < 0) {
-		rc = ident_db_error(r, rc, "role");
+		rc = ident_name_conflict(r, rc, "role", name, dv ? json_string_value(dv) : NULL);
 		goto out;
 	}
 	if ((rc = ident_commit(r)) < 0)
@@ -443,7 +333,7 @@ static int h_delete_role(struct http_req *r)
 	json_t *role = role_for_member(r, "delete", id, &rc);
 	if (!role)
 		return rc;
-	bool immutable = role_immutable(role);
+	bool immutable = ident_immutable(role);
 	json_decref(role);
 	if (immutable)
 		return http_error(r, ERR_FORBIDDEN, "Unable to delete immutable role resource: `%s. Set resource"
@@ -504,14 +394,8 @@ static int implied_prepare(struct http_req *r, const char *rule, json_t **prior,
 /* 1 when prior implies implied, 0 when not, or an error code. */
 static int implication_exists(struct http_req *r, const char *prior, const char *implied)
 {
-	struct db_rows *rows = NULL;
-	int rc = db_query(ident_db(r), &rows, "SELECT 1 FROM implied_role WHERE prior_role_id = ? AND"
-			  " implied_role_id = ?", DB_TEXT(prior), DB_TEXT(implied));
-	if (rc < 0)
-		return rc;
-	rc = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return rc;
+	return ident_exists(ident_db(r), "SELECT 1 FROM implied_role WHERE prior_role_id = ? AND"
+			    " implied_role_id = ?", DB_TEXT(prior), DB_TEXT(implied));
 }
 
 static int implication_reply(struct http_req *r, int status, const json_t *prior, const json_t *implied)

@@ -3,10 +3,8 @@
  * user has roles on. GET /v3/groups/{group_id}/users is here too: it is a filtered user list. */
 #include "identity/ident.h"
 #include "core/conf.h"
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define USER_COLS "u.id, u.name, u.domain_id, u.enabled, u.default_project_id, u.description," \
 	" u.extra, u.options, u.password_expires_at"
@@ -37,63 +35,11 @@ static bool is_bool_option(const char *k)
 	return false;
 }
 
-static bool id_string_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > IDENT_ID_MAX)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-')
-			return false;
-	return true;
-}
-
-/* An optional id_string field (1..64 of [a-zA-Z0-9-]). */
-static int id_field(struct http_req *r, const json_t *obj, const char *key, bool nullable, const char **out)
-{
-	int rc = ident_str(r, obj, key, false, nullable, IDENT_ID_MAX, out);
-	if (rc < 0 || !*out)
-		return rc;
-	if (!id_string_ok(*out))
-		return http_error(r, ERR_BADREQ, "Invalid input for field '%s': '%s' does not match "
-				  "'^[a-zA-Z0-9-]+$'", key, *out);
-	return 0;
-}
-
-/* Python's str.strip(): Keystone strips user and group names. Arena string. */
-static const char *strip(struct http_req *r, const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return arena_strndup(r->arena, s, n);
-}
-
-static json_t *parse_object(const char *text)
-{
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-	if (!json_is_object(o)) {
-		json_decref(o);
-		o = json_object();
-	}
-	return o;
-}
-
-static char *dump_arena(struct http_req *r, const json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-	char *out = arena_strdup(r->arena, s ? s : "{}");
-	free(s);
-	return out;
-}
-
 /* ---- rendering ---- */
 
 static json_t *render_options(const char *stored)
 {
-	json_t *all = parse_object(stored), *out = json_object();
+	json_t *all = ident_object_parse(stored), *out = json_object();
 	const char *k;
 	json_t *v;
 	json_object_foreach(all, k, v)
@@ -120,28 +66,13 @@ static json_t *user_render(struct http_req *r, const struct db_rows *rows, int i
 	return u;
 }
 
-/* The rendered user, *out NULL when there is none; or a database error recorded in r. */
-static int user_get(struct http_req *r, const char *id, json_t **out)
-{
-	struct db_rows *rows;
-	*out = NULL;
-	int rc = db_query(ident_db(r), &rows, "SELECT " USER_COLS " FROM users u WHERE u.id = ?", DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "user");
-	if (db_rows_count(rows))
-		*out = user_render(r, rows, 0);
-	db_rows_free(rows);
-	return 0;
-}
+static const struct ident_kind user_kind = {
+	"user", "SELECT " USER_COLS " FROM users u WHERE u.id = ?", user_render,
+};
 
 json_t *ident_user_load(struct http_req *r, const char *id)
 {
-	json_t *u;
-	if (user_get(r, id, &u) < 0)
-		return NULL;
-	if (!u)
-		ident_not_found(r, "user", id);
-	return u;
+	return ident_load_row(r, &user_kind, id);
 }
 
 /* The policy target Keystone builds for a user path: the path's user_id and target.user.*. */
@@ -153,19 +84,11 @@ static json_t *user_target(const char *path_user_id, const json_t *u)
 			    "target.user.name", json_string_value(json_object_get(u, "name")), NULL);
 }
 
-static int enforce(struct http_req *r, const char *rule, json_t *target)
-{
-	int rc = ident_enforce(r, rule, target);
-	json_decref(target);
-	return rc;
-}
-
 /* ---- listing ---- */
 
 struct user_filter {
 	const char *sql_op;     /* password_expires_at comparison, or NULL */
 	int64_t expires;
-	json_t *inexact;        /* [[comparator, value], ...] on name */
 };
 
 static int parse_expires_filter(struct http_req *r, const char *v, struct user_filter *f)
@@ -193,56 +116,6 @@ static int parse_expires_filter(struct http_req *r, const char *v, struct user_f
 	return 0;
 }
 
-static int collect_inexact(void *ctx, const char *name, const char *value)
-{
-	json_t *list = ctx;
-	if (value && !strncmp(name, "name__", 6))
-		json_array_append_new(list, json_pack("[s,s]", name + 6, value));
-	return 0;
-}
-
-/* Keystone's inexact filters: contains, startswith, endswith and their i- variants. */
-static bool inexact_match(const char *cmp, const char *val, const char *s)
-{
-	size_t vl = strlen(val), sl = strlen(s);
-	if (!strcmp(cmp, "contains"))
-		return strstr(s, val) != NULL;
-	if (!strcmp(cmp, "icontains"))
-		return strcasestr(s, val) != NULL;
-	if (!strcmp(cmp, "startswith"))
-		return !strncmp(s, val, vl);
-	if (!strcmp(cmp, "istartswith"))
-		return !strncasecmp(s, val, vl);
-	if (!strcmp(cmp, "endswith"))
-		return sl >= vl && !strcmp(s + sl - vl, val);
-	if (!strcmp(cmp, "iendswith"))
-		return sl >= vl && !strcasecmp(s + sl - vl, val);
-	return true;                  /* unknown comparators are ignored, as Keystone does */
-}
-
-static bool name_matches(const json_t *inexact, const char *name)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach(inexact, i, f)
-		if (!inexact_match(json_string_value(json_array_get(f, 0)),
-				   json_string_value(json_array_get(f, 1)), name))
-			return false;
-	return true;
-}
-
-/* oslo's bool_from_string with default True, as Keystone reads boolean filters. */
-static bool filter_bool(const char *v)
-{
-	static const char *const no[] = { "0", "f", "false", "n", "no", "off", NULL };
-	for (const char *const *n = no; *n; n++)
-		if (!strcasecmp(v, *n))
-			return false;
-	return true;
-}
-
-#define MAX_FILTER_ARGS 8
-
 /* GET /v3/users and GET /v3/groups/{group_id}/users. */
 static int h_list_users(struct http_req *r)
 {
@@ -258,13 +131,13 @@ static int h_list_users(struct http_req *r)
 		json_t *t = ident_target("group_id", group_id, "target.group.id", found ? group_id : NULL,
 					 "target.group.domain_id", found ? db_text(g, 0, 0) : NULL, NULL);
 		db_rows_free(g);
-		if ((rc = enforce(r, "identity:list_users_in_group", t)) < 0)
+		if ((rc = ident_enforce_steal(r, "identity:list_users_in_group", t)) < 0)
 			return rc;
 		if (!found)
 			return ident_not_found(r, "group", group_id);
 	} else {
 		json_t *t = scope_dom ? ident_target("target.domain_id", scope_dom, NULL) : NULL;
-		if ((rc = enforce(r, "identity:list_users", t)) < 0)
+		if ((rc = ident_enforce_steal(r, "identity:list_users", t)) < 0)
 			return rc;
 	}
 
@@ -272,64 +145,37 @@ static int h_list_users(struct http_req *r)
 	const char *exp = http_query(r, "password_expires_at");
 	if (exp && (rc = parse_expires_filter(r, exp, &f)) < 0)
 		return rc;
-	char sql[768];
-	size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users u%s WHERE 1 = 1",
-				    group_id ? " JOIN user_group m ON m.user_id = u.id AND m.group_id = ?" : "");
-	struct db_arg args[MAX_FILTER_ARGS + 1];
-	int na = 0;
-	if (group_id)
-		args[na++] = DB_TEXT(group_id);
-	const char *v;
-	if ((v = http_query(r, "domain_id"))) {
-		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND u.domain_id = ?");
-		args[na++] = DB_TEXT(v);
+	struct ident_sql q;
+	ident_sql_init(&q, r->arena, "SELECT " USER_COLS " FROM users u");
+	if (group_id) {
+		ident_sql_text(&q, " JOIN user_group m ON m.user_id = u.id AND m.group_id = ?");
+		ident_sql_arg(&q, DB_TEXT(group_id));
 	}
-	if (scope_dom) {
-		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND u.domain_id = ?");
-		args[na++] = DB_TEXT(scope_dom);
-	}
-	if ((v = http_query(r, "name"))) {
-		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND u.name = ?");
-		args[na++] = DB_TEXT(v);
-	}
-	if ((v = http_query(r, "enabled"))) {
-		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND u.enabled = ?");
-		args[na++] = DB_BOOL(filter_bool(v));
-	}
+	ident_sql_text(&q, " WHERE 1 = 1");
+	ident_sql_filter(&q, r, "u.domain_id", "domain_id");
+	ident_sql_eq(&q, "u.domain_id", scope_dom);
+	ident_sql_filter(&q, r, "u.name", "name");
+	ident_sql_filter_bool(&q, r, "u.enabled", "enabled");
 	if (f.sql_op) {
-		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND u.password_expires_at %s ?", f.sql_op);
-		args[na++] = DB_INT(f.expires);
+		ident_sql_text(&q, arena_printf(r->arena, " AND u.password_expires_at %s ?", f.sql_op));
+		ident_sql_arg(&q, DB_INT(f.expires));
 	}
-	args[na] = DB_END_;
-
-	json_t *inexact = json_array();
-	http_query_each(r, collect_inexact, inexact);
 	struct db_rows *rows;
-	if ((rc = db_query_a(c, &rows, sql, args)) < 0) {
-		json_decref(inexact);
+	if ((rc = ident_sql_query(c, &q, &rows)) < 0)
 		return ident_db_error(r, rc, "user");
-	}
 	json_t *list = json_array();
 	for (int i = 0; i < db_rows_count(rows); i++)
-		if (name_matches(inexact, db_text(rows, i, 1)))
+		if (ident_name_filters_pass(r, db_text(rows, i, 1)))
 			json_array_append_new(list, user_render(r, rows, i));
 	db_rows_free(rows);
-	json_decref(inexact);
 	return ident_reply_list(r, "users", list);
 }
 
 static int h_get_user(struct http_req *r)
 {
-	const char *id = http_param(r, "user_id");
 	json_t *u;
-	int rc;
-	if ((rc = user_get(r, id, &u)) < 0)
-		return rc;
-	if ((rc = enforce(r, "identity:get_user", user_target(id, u))) < 0 || !u) {
-		json_decref(u);
-		return rc < 0 ? rc : ident_not_found(r, "user", id);
-	}
-	return ident_reply_one(r, 200, "user", u);
+	int rc = ident_load_enforced(r, &user_kind, http_param(r, "user_id"), "identity:get_user", user_target, &u);
+	return rc < 0 ? rc : ident_reply_one(r, 200, "user", u);
 }
 
 /* ---- create and update ---- */
@@ -396,7 +242,7 @@ static int check_options(struct http_req *r, const json_t *opts)
 /* The stored options with the request's applied (req may be NULL). New reference. */
 static json_t *merge_options(const char *stored, const json_t *req)
 {
-	json_t *o = parse_object(stored);
+	json_t *o = ident_object_parse(stored);
 	const char *k;
 	json_t *v;
 	if (!req)
@@ -417,13 +263,13 @@ static int check_user_body(struct http_req *r, const json_t *b, bool create, str
 	if ((rc = ident_name(r, b, "name", create, &in->name)) < 0)
 		return rc;
 	if (in->name)
-		in->name = strip(r, in->name);
-	if ((rc = id_field(r, b, "domain_id", false, &in->domain_id)) < 0)
+		in->name = ident_strip(r, in->name);
+	if ((rc = ident_id_field(r, b, "domain_id", false, &in->domain_id)) < 0)
 		return rc;
 	if ((rc = ident_bool(r, b, "enabled", &in->enabled, &in->enabled_set)) < 0)
 		return rc;
 	in->dpid_set = json_object_get(b, "default_project_id") != NULL;
-	if ((rc = id_field(r, b, "default_project_id", true, &in->default_project_id)) < 0)
+	if ((rc = ident_id_field(r, b, "default_project_id", true, &in->default_project_id)) < 0)
 		return rc;
 	in->desc_set = json_object_get(b, "description") != NULL;
 	if ((rc = ident_str(r, b, "description", false, true, 0, &in->description)) < 0)
@@ -444,13 +290,10 @@ static int check_user_body(struct http_req *r, const json_t *b, bool create, str
 	if (in->password && (rc = ident_password_policy(r, in->password)) < 0)
 		return rc;
 	if (in->default_project_id) {
-		struct db_rows *d;
-		if ((rc = db_query(ident_db(r), &d, "SELECT 1 FROM domain WHERE id = ?",
-				   DB_TEXT(in->default_project_id))) < 0)
+		if ((rc = ident_exists(ident_db(r), "SELECT 1 FROM domain WHERE id = ?",
+				       DB_TEXT(in->default_project_id))) < 0)
 			return ident_db_error(r, rc, "user");
-		bool is_domain = db_rows_count(d) > 0;
-		db_rows_free(d);
-		if (is_domain)
+		if (rc)
 			return http_error(r, ERR_BADREQ, "User's default project ID cannot be a domain ID: %s",
 					  in->default_project_id);
 	}
@@ -482,32 +325,12 @@ static int history_add(struct db_conn *c, const char *user_id, const char *hash,
 	return rc < 0 ? rc : 0;
 }
 
-static int domain_exists(struct http_req *r, const char *id, bool *found)
-{
-	struct db_rows *rows;
-	int rc = db_query(ident_db(r), &rows, "SELECT 1 FROM domain WHERE id = ?", DB_TEXT(id));
-	if (rc < 0)
-		return ident_db_error(r, rc, "user");
-	*found = db_rows_count(rows) > 0;
-	db_rows_free(rows);
-	return 0;
-}
-
-static int user_conflict(struct http_req *r, int rc, const char *name, const char *domain_id)
-{
-	if (rc != ERR_CONFLICT)
-		return ident_db_error(r, rc, "user");
-	ident_rollback(r);
-	return http_error(r, ERR_CONFLICT, "Conflict occurred attempting to store user - Duplicate "
-			  "entry found with name %s at domain ID %s.", name, domain_id);
-}
-
 /* A password hash into the arena (the hash is slow: never inside a transaction). */
 static const char *hash_password(struct http_req *r, const char *pw)
 {
 	char *h = ident_password_hash(pw);
 	if (!h) {
-		http_error(r, ERR_INTERNAL, "An unexpected error prevented the server from fulfilling your request.");
+		ident_internal(r);
 		return NULL;
 	}
 	const char *out = arena_strdup(r->arena, h);
@@ -521,25 +344,16 @@ static int h_create_user(struct http_req *r)
 	json_t *b = ident_body(r, "user");
 	if (!b)
 		return r->err;
-	const char *dom = json_string_value(json_object_get(b, "domain_id"));
-	if (!dom)
-		dom = r->auth->domain_id ? r->auth->domain_id : IDENT_DEFAULT_DOMAIN;
-	int rc;
-	json_t *t = ident_target("target.user.domain_id", dom,
-				 "target.user.name", json_string_value(json_object_get(b, "name")), NULL);
-	if ((rc = enforce(r, "identity:create_user", t)) < 0)
+	const char *dom;
+	int rc = ident_enforce_create(r, "identity:create_user", "target.user", b, &dom);
+	if (rc < 0)
 		return rc;
 	struct user_input in;
-	if ((rc = check_user_body(r, b, true, &in)) < 0)
+	if ((rc = check_user_body(r, b, true, &in)) < 0 || (rc = ident_must_exist(r, "domain", "domain", dom)) < 0)
 		return rc;
-	bool found = false;
-	if ((rc = domain_exists(r, dom, &found)) < 0)
-		return rc;
-	if (!found)
-		return ident_not_found(r, "domain", dom);
 
 	json_t *opts = merge_options(NULL, in.options);
-	const char *options = dump_arena(r, opts);
+	const char *options = ident_json_text(r, opts);
 	int64_t now = time_now_us();
 	int64_t expires = in.password ? password_expiry(opts, now) : 0;
 	json_decref(opts);
@@ -560,7 +374,7 @@ static int h_create_user(struct http_req *r)
 		     DB_TEXT(in.default_project_id), DB_TEXT(in.description), DB_TEXT(extra), DB_TEXT(options),
 		     DB_TEXT(hash), hash ? DB_INT(now) : DB_NULL, expires ? DB_INT(expires) : DB_NULL, DB_INT(now));
 	if (rc < 0)
-		return user_conflict(r, rc, in.name, dom);
+		return ident_name_conflict(r, rc, "user", in.name, dom);
 	if (hash && (rc = history_add(c, id, hash, now)) < 0)
 		return ident_db_error(r, rc, "user");
 	if ((rc = ident_commit(r)) < 0)
@@ -575,15 +389,16 @@ struct user_row {
 	bool enabled;
 };
 
-static int user_row_get(struct http_req *r, const char *id, struct user_row *u, bool *found)
+/* Loads the stored user for PATCH and DELETE and checks rule on it: policy first, then 404. */
+static int user_row_enforce(struct http_req *r, const char *rule, const char *id, struct user_row *u)
 {
 	struct db_rows *rows;
 	int rc = db_query(ident_db(r), &rows, "SELECT name, domain_id, default_project_id, description,"
 			  " extra, options, enabled FROM users WHERE id = ?", DB_TEXT(id));
 	if (rc < 0)
 		return ident_db_error(r, rc, "user");
-	*found = db_rows_count(rows) > 0;
-	if (*found) {
+	bool found = db_rows_count(rows) > 0;
+	if (found) {
 		u->name = arena_strdup(r->arena, db_text(rows, 0, 0));
 		u->domain_id = arena_strdup(r->arena, db_text(rows, 0, 1));
 		u->dpid = arena_strdup(r->arena, db_text(rows, 0, 2));
@@ -593,23 +408,20 @@ static int user_row_get(struct http_req *r, const char *id, struct user_row *u, 
 		u->enabled = db_bool(rows, 0, 6);
 	}
 	db_rows_free(rows);
-	return 0;
+	json_t *t = ident_target("user_id", id, "target.user.id", found ? id : NULL,
+				 "target.user.domain_id", u->domain_id, "target.user.name", u->name, NULL);
+	if ((rc = ident_enforce_steal(r, rule, t)) < 0)
+		return rc;
+	return found ? 0 : ident_not_found(r, "user", id);
 }
 
 static int h_update_user(struct http_req *r)
 {
 	const char *id = http_param(r, "user_id");
 	struct user_row cur = { 0 };
-	bool found = false;
 	int rc;
-	if ((rc = user_row_get(r, id, &cur, &found)) < 0)
+	if ((rc = user_row_enforce(r, "identity:update_user", id, &cur)) < 0)
 		return rc;
-	json_t *t = ident_target("user_id", id, "target.user.id", found ? id : NULL,
-				 "target.user.domain_id", cur.domain_id, "target.user.name", cur.name, NULL);
-	if ((rc = enforce(r, "identity:update_user", t)) < 0)
-		return rc;
-	if (!found)
-		return ident_not_found(r, "user", id);
 	json_t *b = ident_body(r, "user");
 	if (!b)
 		return r->err;
@@ -638,7 +450,7 @@ static int h_update_user(struct http_req *r)
 			}
 		}
 	}
-	const char *options = dump_arena(r, opts);
+	const char *options = ident_json_text(r, opts);
 	json_decref(opts);
 	const char *name = in.name ? in.name : cur.name;
 	bool enabled = in.enabled_set ? in.enabled : cur.enabled;
@@ -653,7 +465,7 @@ static int h_update_user(struct http_req *r)
 		     DB_TEXT(in.desc_set ? in.description : cur.description), DB_TEXT(extra),
 		     DB_TEXT(options), DB_TEXT(id));
 	if (rc < 0)
-		return user_conflict(r, rc, name, cur.domain_id);
+		return ident_name_conflict(r, rc, "user", name, cur.domain_id);
 	if (in.enabled_set && in.enabled)
 		rc = db_exec(c, "UPDATE users SET failed_auth_count = 0, failed_auth_at = NULL WHERE id = ?",
 			     DB_TEXT(id));
@@ -679,16 +491,9 @@ static int h_delete_user(struct http_req *r)
 {
 	const char *id = http_param(r, "user_id");
 	struct user_row cur = { 0 };
-	bool found = false;
 	int rc;
-	if ((rc = user_row_get(r, id, &cur, &found)) < 0)
+	if ((rc = user_row_enforce(r, "identity:delete_user", id, &cur)) < 0)
 		return rc;
-	json_t *t = ident_target("user_id", id, "target.user.id", found ? id : NULL,
-				 "target.user.domain_id", cur.domain_id, "target.user.name", cur.name, NULL);
-	if ((rc = enforce(r, "identity:delete_user", t)) < 0)
-		return rc;
-	if (!found)
-		return ident_not_found(r, "user", id);
 	if ((rc = ident_begin(r)) < 0)
 		return rc;
 	struct db_conn *c = ident_db(r);
@@ -837,7 +642,7 @@ static int h_change_password(struct http_req *r)
 		return rc;
 	if (!found)
 		return bad_original(r);
-	json_t *opts = parse_object(s.options);
+	json_t *opts = ident_object_parse(s.options);
 	if ((rc = pw_authenticate(r, id, &s, opts, original)) < 0 ||
 	    (rc = ident_password_policy(r, password)) < 0)
 		goto out;
@@ -857,7 +662,7 @@ static int h_change_password(struct http_req *r)
 	int64_t now = time_now_us();
 	int64_t expires = password_expiry(opts, now);
 	json_object_set_new(opts, SELF_SERVICE_KEY, json_true());
-	const char *options = dump_arena(r, opts);
+	const char *options = ident_json_text(r, opts);
 	if ((rc = ident_begin(r)) < 0)
 		goto out;
 	struct db_conn *c = ident_db(r);
@@ -902,7 +707,7 @@ static bool project_matches(struct http_req *r, const json_t *p)
 		return false;
 	if ((v = http_query(r, "name")) && !member_is(p, "name", v))
 		return false;
-	if ((v = http_query(r, "enabled")) && filter_bool(v) != json_is_true(json_object_get(p, "enabled")))
+	if ((v = http_query(r, "enabled")) && ident_query_true(v) != json_is_true(json_object_get(p, "enabled")))
 		return false;
 	return true;
 }
@@ -911,10 +716,10 @@ static int h_user_projects(struct http_req *r)
 {
 	const char *id = http_param(r, "user_id");
 	json_t *u;
-	int rc;
-	if ((rc = user_get(r, id, &u)) < 0)
-		return rc;
-	rc = enforce(r, "identity:list_user_projects", user_target(id, u));
+	int rc = ident_get_row(r, &user_kind, id, &u);
+	if (rc < 0)
+		return ident_db_error(r, rc, "user");
+	rc = ident_enforce_steal(r, "identity:list_user_projects", user_target(id, u));
 	json_decref(u);
 	if (rc < 0)
 		return rc;
@@ -927,8 +732,7 @@ static int h_user_projects(struct http_req *r)
 	json_array_foreach(ids, i, pid) {
 		json_t *p = ident_project_load(r, json_string_value(pid));
 		if (!p) {                   /* deleted meanwhile: not an error for the list */
-			r->err = 0;
-			r->errmsg[0] = 0;
+			ident_clear_error(r);
 			continue;
 		}
 		if (project_matches(r, p))
