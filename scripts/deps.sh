@@ -22,8 +22,8 @@ TEST_PKGS=(
   postgresql
   python3-openstackclient python3-openstacksdk
   tempest python3-subunit python3-stestr
-  python3-pytest
-  wrk curl
+  python3-pytest python3-cryptography   # Fernet compatibility vectors in the unit tests
+  wrk curl openssl                      # bench; TLS certificate for the API tests
 )
 
 mode="${1:-test}"
