@@ -566,7 +566,21 @@ done:
 
 int ident_assignments_purge(struct db_conn *c, const char *actor_or_target_id)
 {
-	int rc = db_exec(c, "DELETE FROM assignment WHERE actor_id = ? OR target_id = ?",
-			 DB_TEXT(actor_or_target_id), DB_TEXT(actor_or_target_id));
-	return rc < 0 ? rc : 0;
+	/* Everything that names a user, group, project or domain without a foreign key: grants,
+	 * application credentials, credentials and trusts (their tokens fail validation once the
+	 * rows are gone). */
+	static const char *const sql[] = {
+		"DELETE FROM assignment WHERE actor_id = ? OR target_id = ?",
+		"DELETE FROM application_credential WHERE user_id = ? OR project_id = ?",
+		"DELETE FROM credential WHERE user_id = ? OR project_id = ?",
+		"DELETE FROM trust WHERE trustor_user_id = ? OR trustee_user_id = ? OR project_id = ?",
+	};
+	const char *id = actor_or_target_id;
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		int rc = i == 3 ? db_exec(c, sql[i], DB_TEXT(id), DB_TEXT(id), DB_TEXT(id))
+				: db_exec(c, sql[i], DB_TEXT(id), DB_TEXT(id));
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }

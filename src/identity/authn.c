@@ -1,5 +1,6 @@
 /* authn.c — POST /v3/auth/tokens: the password, token and application_credential methods,
- * scoping (project, domain, system, unscoped), lockout of repeated failures, and issuing. */
+ * scoping (project, domain, system, OS-TRUST:trust, unscoped), lockout of repeated failures,
+ * and issuing (a trust with limited uses loses one per token). */
 #include "identity/token.h"
 #include "core/conf.h"
 #include <string.h>
@@ -8,7 +9,14 @@ struct authn {
 	struct token_payload p;
 	json_t *scope;                    /* request's auth.scope, or NULL */
 	bool explicit_unscoped;
+	bool trust_limited;               /* the trust scoped to has remaining_uses */
 };
+
+/* True when a validated token is trust-scoped. */
+static bool ctx_trust_scoped(const struct auth_ctx *c)
+{
+	return json_object_get(json_object_get(c->token_body, "token"), "OS-TRUST:trust") != NULL;
+}
 
 static int unauthorized(struct http_req *r)
 {
@@ -154,6 +162,10 @@ static int method_token(struct http_req *r, json_t *m, struct authn *a)
 		return http_error(r, ERR_NOTFOUND, "%s", msg);    /* Keystone: TokenNotFound */
 	if (c->app_cred_id)
 		return http_error(r, ERR_FORBIDDEN, "Application credential tokens cannot be used to obtain other tokens.");
+	if (ctx_trust_scoped(c))
+		return http_error(r, ERR_FORBIDDEN, "You are not authorized to perform the requested action: "
+				  "Using trust-scoped token to create another token. Create a new trust-scoped "
+				  "token instead.");
 	if (c->system_scoped && a->scope && !json_object_get(a->scope, "system"))
 		return http_error(r, ERR_FORBIDDEN, "Using a system-scoped token to create a project-scoped or domain-scoped token is not allowed.");
 	snprintf(a->p.user_id, sizeof a->p.user_id, "%s", c->user_id);
@@ -225,6 +237,57 @@ static int method_app_cred(struct http_req *r, json_t *m, struct authn *a)
 	return 0;
 }
 
+/* Scope to a trust: the authenticating user must be its trustee; the token is scoped to the
+ * trust's project. A missing, expired or used-up trust is 401, as Keystone turns TrustNotFound
+ * into Unauthorized. */
+static int trust_scope(struct http_req *r, struct authn *a, json_t *trust)
+{
+	const char *id = json_string_value(json_object_get(trust, "id"));
+	if (!json_is_object(trust) || !id)
+		return http_error(r, ERR_BADREQ, "Invalid input for field 'trust_id'. The value is 'None'.");
+	struct db_rows *rows;
+	int rc = db_query(ident_db(r), &rows, "SELECT trustee_user_id, project_id, expires_at, remaining_uses"
+			  " FROM trust WHERE id = ?", DB_TEXT(id));
+	if (rc < 0)
+		return ident_db_error(r, rc, "trust");
+	bool ok = db_rows_count(rows) == 1 && (db_isnull(rows, 0, 2) || db_int(rows, 0, 2) > time_now_us()) &&
+		  (db_isnull(rows, 0, 3) || db_int(rows, 0, 3) > 0) && db_text(rows, 0, 1);
+	if (!ok) {
+		db_rows_free(rows);
+		return http_error(r, ERR_UNAUTH, "Could not find trust: %s.", id);
+	}
+	bool trustee = !strcmp(db_text(rows, 0, 0), a->p.user_id);
+	/* A token does not outlive its trust. */
+	if (!db_isnull(rows, 0, 2) && (!a->p.expires_at || db_int(rows, 0, 2) < a->p.expires_at))
+		a->p.expires_at = db_int(rows, 0, 2);
+	a->trust_limited = !db_isnull(rows, 0, 3);
+	a->p.scope = SCOPE_PROJECT;
+	snprintf(a->p.scope_id, sizeof a->p.scope_id, "%s", db_text(rows, 0, 1));
+	snprintf(a->p.trust_id, sizeof a->p.trust_id, "%s", id);
+	db_rows_free(rows);
+	if (!trustee)
+		return http_error(r, ERR_FORBIDDEN, "User is not a trustee.");
+	return 0;
+}
+
+/* Takes one use of a limited trust, after its token was built: 0, or 401 when another request
+ * took the last one meanwhile. */
+static int consume_trust_use(struct http_req *r, struct authn *a)
+{
+	if (!a->trust_limited)
+		return 0;
+	int rc;
+	if ((rc = ident_begin(r)) < 0)
+		return rc;
+	rc = db_exec(ident_db(r), "UPDATE trust SET remaining_uses = remaining_uses - 1"
+		     " WHERE id = ? AND remaining_uses > 0", DB_TEXT(a->p.trust_id));
+	if (rc < 0)
+		return ident_db_error(r, rc, "trust");
+	if (rc == 0)
+		return ident_abort(r, ERR_UNAUTH, "Could not find trust: %s.", a->p.trust_id);
+	return ident_commit(r);
+}
+
 /* Fills the payload's scope from auth.scope. */
 static int resolve_scope(struct http_req *r, struct authn *a)
 {
@@ -232,11 +295,14 @@ static int resolve_scope(struct http_req *r, struct authn *a)
 	if (!s)
 		return 0;
 	json_t *proj = json_object_get(s, "project"), *dom = json_object_get(s, "domain");
-	json_t *sys = json_object_get(s, "system");
-	if ((proj != NULL) + (dom != NULL) + (sys != NULL) != 1)
-		return http_error(r, ERR_BADREQ, "Specify exactly one of project, domain or system in the scope.");
+	json_t *sys = json_object_get(s, "system"), *trust = json_object_get(s, "OS-TRUST:trust");
+	if ((proj != NULL) + (dom != NULL) + (sys != NULL) + (trust != NULL) != 1)
+		return http_error(r, ERR_BADREQ, "Specify exactly one of project, domain, system or "
+				  "OS-TRUST:trust in the scope.");
 	struct db_rows *rows;
 	int rc;
+	if (trust)
+		return trust_scope(r, a, trust);
 	if (proj) {
 		const char *id = json_string_value(json_object_get(proj, "id"));
 		const char *name = json_string_value(json_object_get(proj, "name"));
@@ -360,9 +426,19 @@ static int h_issue(struct http_req *r)
 	struct arena *ta = arena_new();
 	char msg[256];
 	rc = token_build(ident(r), ident_db(r), ta, token, &a.p, &ctx, msg, sizeof msg);
+	if (rc == 0 && (rc = consume_trust_use(r, &a)) < 0) {
+		json_decref(ctx->token_body);
+		arena_free(ta);
+		free(token);
+		return rc;
+	}
 	if (rc < 0) {
 		arena_free(ta);
 		free(token);
+		if (a.p.trust_id[0] && !strcmp(msg, "Trustee has no delegated roles."))
+			return http_error(r, ERR_FORBIDDEN, "%s", msg);
+		if (a.p.trust_id[0])
+			return http_error(r, ERR_UNAUTH, "Could not find trust: %s.", a.p.trust_id);
 		if (a.p.scope == SCOPE_PROJECT)
 			return http_error(r, ERR_UNAUTH, "User %s has no access to project %s", a.p.user_id, a.p.scope_id);
 		if (a.p.scope == SCOPE_DOMAIN)

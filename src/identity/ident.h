@@ -334,5 +334,6 @@ extern const struct route ident_routes_appcreds[];
 extern const struct route ident_routes_credentials[];
 extern const struct route ident_routes_endpoint_filter[];
 extern const struct route ident_routes_policies[];
+extern const struct route ident_routes_trusts[];
 
 #endif

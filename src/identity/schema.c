@@ -113,9 +113,23 @@ static const char v2[] =
 	" region_id TEXT REFERENCES region(id) ON DELETE CASCADE);"
 	"CREATE INDEX policy_association_policy ON policy_association(policy_id);";
 
+/* v3: OS-TRUST. A deleted trust's rows go (its tokens stop validating, as token_build looks
+ * the trust up); remaining_uses NULL means unlimited. */
+static const char v3[] =
+	"CREATE TABLE trust ("
+	" id TEXT PRIMARY KEY, trustor_user_id TEXT NOT NULL, trustee_user_id TEXT NOT NULL,"
+	" project_id TEXT, impersonation INTEGER NOT NULL, expires_at BIGINT,"
+	" remaining_uses INTEGER, extra TEXT NOT NULL DEFAULT '{}');"
+	"CREATE INDEX trust_trustor ON trust(trustor_user_id);"
+	"CREATE INDEX trust_trustee ON trust(trustee_user_id);"
+	"CREATE TABLE trust_role ("
+	" trust_id TEXT NOT NULL REFERENCES trust(id) ON DELETE CASCADE,"
+	" role_id TEXT NOT NULL, PRIMARY KEY (trust_id, role_id));";
+
 static const struct db_migration migrations[] = {
 	{ 1, v1 },
 	{ 2, v2 },
+	{ 3, v3 },
 };
 
 int identity_migrate(struct db *db, char *err, size_t errlen)

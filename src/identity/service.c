@@ -44,6 +44,7 @@ static const struct route *const families[] = {
 	ident_routes_users, ident_routes_groups, ident_routes_roles, ident_routes_assignments,
 	ident_routes_catalog, ident_routes_appcreds, ident_routes_credentials,
 	ident_routes_project_tags, ident_routes_endpoint_filter, ident_routes_policies,
+	ident_routes_trusts,
 };
 
 static struct route *build_routes(void)

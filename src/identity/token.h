@@ -12,6 +12,7 @@ struct token_payload {
 	char user_id[IDENT_ID_MAX + 1];
 	char scope_id[IDENT_ID_MAX + 1];  /* project or domain id; "all" for system */
 	char app_cred_id[IDENT_ID_MAX + 1];
+	char trust_id[IDENT_ID_MAX + 1];  /* OS-TRUST: set on a trust-scoped token (project scope) */
 	char audit_id[24];                /* 22 characters of URL-safe base64 */
 	char audit_chain_id[24];          /* "" when this token starts its chain */
 	int64_t issued_at, expires_at;    /* microseconds */

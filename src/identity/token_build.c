@@ -1,6 +1,6 @@
 /* token_build.c — turns a decrypted payload into a validated caller: checks revocation and the
- * current state of the user, the scope, the roles and the application credential, then renders
- * the token body as Keystone does. */
+ * current state of the user, the scope, the roles, the application credential and the trust,
+ * then renders the token body as Keystone does. */
 #include "identity/token.h"
 #include <string.h>
 
@@ -61,18 +61,100 @@ static int apply_app_cred(struct db_conn *c, const struct token_payload *p, json
 	return 0;
 }
 
+struct trust_info {
+	char trustor[IDENT_ID_MAX + 1];
+	bool impersonation;
+	json_t *role_ids;                 /* the trust's roles with the roles they imply */
+};
+
+/* A trust-scoped token: its trust still there and unexpired (uses left do not matter once a
+ * token is issued), the token's user its trustee, its project the trust's. */
+static int load_trust(struct db_conn *c, const struct token_payload *p, struct trust_info *t,
+		      char *msg, size_t msglen)
+{
+	struct db_rows *rows;
+	if (db_query(c, &rows, "SELECT trustor_user_id, trustee_user_id, project_id, impersonation, expires_at"
+		     " FROM trust WHERE id = ?", DB_TEXT(p->trust_id)) < 0)
+		return fail(msg, msglen, "Failed to validate token");
+	bool ok = db_rows_count(rows) == 1 && p->scope == SCOPE_PROJECT &&
+		  !strcmp(db_text(rows, 0, 1), p->user_id) && db_text(rows, 0, 2) &&
+		  !strcmp(db_text(rows, 0, 2), p->scope_id) &&
+		  (db_isnull(rows, 0, 4) || db_int(rows, 0, 4) > time_now_us());
+	if (ok) {
+		snprintf(t->trustor, sizeof t->trustor, "%s", db_text(rows, 0, 0));
+		t->impersonation = db_bool(rows, 0, 3);
+	}
+	db_rows_free(rows);
+	if (!ok)
+		return fail(msg, msglen, "Failed to validate token");
+	if (db_query(c, &rows, "SELECT role_id FROM trust_role WHERE trust_id = ?", DB_TEXT(p->trust_id)) < 0)
+		return fail(msg, msglen, "Failed to validate token");
+	t->role_ids = json_array();
+	for (int i = 0; i < db_rows_count(rows); i++)
+		json_array_append_new(t->role_ids, json_string(db_text(rows, i, 0)));
+	db_rows_free(rows);
+	ident_expand_implied(c, t->role_ids);
+	/* The trustee must still be enabled too (the trustor is checked as the token's user or
+	 * below). */
+	if (db_query(c, &rows, "SELECT u.enabled, d.enabled FROM users u JOIN domain d ON d.id = u.domain_id"
+		     " WHERE u.id = ? OR u.id = ?", DB_TEXT(p->user_id), DB_TEXT(t->trustor)) < 0)
+		return fail(msg, msglen, "Failed to validate token");
+	ok = db_rows_count(rows) == (strcmp(p->user_id, t->trustor) ? 2 : 1);
+	for (int i = 0; i < db_rows_count(rows); i++)
+		ok = ok && db_bool(rows, i, 0) && db_bool(rows, i, 1);
+	db_rows_free(rows);
+	return ok ? 0 : fail(msg, msglen, "Failed to validate token");
+}
+
+/* Keeps the trustor's roles that the trust delegates; every delegated role must still be held
+ * (Keystone: "Trustee has no delegated roles."). Domain-specific roles are left out. */
+static int trust_roles(json_t *roles, const struct trust_info *t, char *msg, size_t msglen)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(t->role_ids, i, v) {
+		bool held = false;
+		size_t j;
+		json_t *ro;
+		json_array_foreach(roles, j, ro)
+			if (!strcmp(json_string_value(json_object_get(ro, "id")), json_string_value(v)))
+				held = true;
+		if (!held)
+			return fail(msg, msglen, "Trustee has no delegated roles.");
+	}
+	for (size_t k = json_array_size(roles); k-- > 0;) {
+		json_t *ro = json_array_get(roles, k);
+		if (!ident_array_has(t->role_ids, json_string_value(json_object_get(ro, "id"))) ||
+		    json_is_string(json_object_get(ro, "domain_id")))
+			json_array_remove(roles, k);
+	}
+	return 0;
+}
+
 int token_build(struct identity *id, struct db_conn *c, struct arena *a, const char *token,
 		const struct token_payload *p, struct auth_ctx **out, char *msg, size_t msglen)
 {
 	struct db_rows *rows;
 	struct auth_ctx *ctx = arena_alloc(a, sizeof *ctx);
+	struct trust_info trust = { .role_ids = NULL };
+	int rc;
+	if (p->trust_id[0]) {
+		rc = load_trust(c, p, &trust, msg, msglen);
+		if (trust.role_ids)
+			arena_defer(a, json_decref_void, trust.role_ids);
+		if (rc < 0)
+			return rc;
+	}
+	/* An impersonating trust token shows (and acts as) the trustor. */
+	const char *user_id = trust.role_ids && trust.impersonation ? trust.trustor : p->user_id;
 	ctx->token = arena_strdup(a, token);
-	ctx->user_id = arena_strdup(a, p->user_id);
+	ctx->user_id = arena_strdup(a, user_id);
 
 	if (db_query(c, &rows, "SELECT u.name, u.domain_id, d.name, u.enabled, d.enabled,"
 		     " u.password_expires_at FROM users u JOIN domain d ON d.id = u.domain_id WHERE u.id = ?",
-		     DB_TEXT(p->user_id)) < 0)
+		     DB_TEXT(user_id)) < 0) {
 		return fail(msg, msglen, "Failed to validate token");
+	}
 	if (!db_rows_count(rows) || !db_bool(rows, 0, 3) || !db_bool(rows, 0, 4)) {
 		db_rows_free(rows);
 		return fail(msg, msglen, "Failed to validate token");
@@ -90,14 +172,19 @@ int token_build(struct identity *id, struct db_conn *c, struct arena *a, const c
 			return fail(msg, msglen, "Failed to validate token");
 		if (!db_rows_count(rows) || !db_bool(rows, 0, 3) || !db_bool(rows, 0, 4)) {
 			db_rows_free(rows);
-			return fail(msg, msglen, "Failed to validate token");
+				return fail(msg, msglen, "Failed to validate token");
 		}
 		ctx->project_id = arena_strdup(a, p->scope_id);
 		ctx->project_name = adup(a, rows, 0);
 		ctx->project_domain_id = adup(a, rows, 1);
 		ctx->project_domain_name = adup(a, rows, 2);
 		db_rows_free(rows);
-		roles = ident_effective_roles(c, p->user_id, "project", p->scope_id);
+		roles = ident_effective_roles(c, trust.role_ids ? trust.trustor : p->user_id, "project",
+					      p->scope_id);
+		if (roles && trust.role_ids && (rc = trust_roles(roles, &trust, msg, msglen)) < 0) {
+			json_decref(roles);
+				return rc;
+		}
 	} else if (p->scope == SCOPE_DOMAIN) {
 		if (db_query(c, &rows, "SELECT name, enabled FROM domain WHERE id = ?", DB_TEXT(p->scope_id)) < 0)
 			return fail(msg, msglen, "Failed to validate token");
@@ -200,6 +287,11 @@ int token_build(struct identity *id, struct db_conn *c, struct arena *a, const c
 		json_decref(role_list);
 	if (appcred)
 		json_object_set_new(t, "application_credential", appcred);
+	if (trust.role_ids) {
+		json_object_set_new(t, "OS-TRUST:trust", json_pack("{s:s,s:b,s:{s:s},s:{s:s}}",
+			"id", p->trust_id, "impersonation", trust.impersonation,
+			"trustee_user", "id", p->user_id, "trustor_user", "id", trust.trustor));
+	}
 	ctx->token_body = json_pack("{s:o}", "token", t);
 	*out = ctx;
 	return 0;

@@ -1,5 +1,6 @@
 /* token_payload.c — the compact binary payload inside each Fernet token: methods, scope,
- * ids (UUID hex packed into 16 bytes), audit ids, issue and expiry times. */
+ * ids (UUID hex packed into 16 bytes), audit ids, issue and expiry times, and a trailing trust
+ * id that only trust-scoped tokens carry. */
 #include "identity/token.h"
 #include <ctype.h>
 #include <string.h>
@@ -145,6 +146,8 @@ char *token_encode(struct identity *id, const struct token_payload *p)
 	put_audit(&b, p->audit_chain_id);
 	put_i64(&b, p->issued_at);
 	put_i64(&b, p->expires_at);
+	if (p->trust_id[0])
+		put_id(&b, p->trust_id);
 	if (b.bad)
 		return NULL;
 	ident_keys_refresh(id);
@@ -177,6 +180,11 @@ int token_decode(struct identity *id, const char *token, struct token_payload *p
 	get_audit(&r, p->audit_chain_id);
 	p->issued_at = get_i64(&r);
 	p->expires_at = get_i64(&r);
+	if (!r.bad && r.i < r.n) {        /* a trust id: present means non-empty */
+		get_id(&r, p->trust_id);
+		if (!p->trust_id[0])
+			r.bad = true;
+	}
 	if (r.bad || r.i != r.n || p->scope > SCOPE_SYSTEM || !p->user_id[0])
 		return -1;
 	return 0;

@@ -99,6 +99,7 @@ static void assert_payload_equal(const struct token_payload *a, const struct tok
 	assert_string_equal(a->user_id, b->user_id);
 	assert_string_equal(a->scope_id, b->scope_id);
 	assert_string_equal(a->app_cred_id, b->app_cred_id);
+	assert_string_equal(a->trust_id, b->trust_id);
 	assert_string_equal(a->audit_id, b->audit_id);
 	assert_string_equal(a->audit_chain_id, b->audit_chain_id);
 	assert_true(a->issued_at == b->issued_at);
@@ -181,6 +182,19 @@ static void test_app_cred(void **state)
 	uuid_hex(p.app_cred_id);
 	free(round_trip(&f->id, &p));
 	snprintf(p.app_cred_id, sizeof p.app_cred_id, "cred-1");
+	free(round_trip(&f->id, &p));
+}
+
+static void test_trust(void **state)
+{
+	struct fx *f = *state;
+	struct token_payload p = base_payload();
+	uuid_hex(p.trust_id);
+	free(round_trip(&f->id, &p));
+	snprintf(p.trust_id, sizeof p.trust_id, "trust-1");
+	free(round_trip(&f->id, &p));
+	/* Without a trust the field decodes empty. */
+	p.trust_id[0] = 0;
 	free(round_trip(&f->id, &p));
 }
 
@@ -453,6 +467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_project_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domain_scope_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_system_scope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unscoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_app_cred, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
