@@ -24,9 +24,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 REPO = Path(__file__).resolve().parents[2]
 OPENSTACK_CLI = "/usr/bin/openstack"
@@ -217,6 +219,35 @@ def cloud(tmp_path_factory):
         else:
             pytest.fail(f"monostack died during the tests (exit {proc.returncode})\n"
                         f"--- {log_path} ---\n{c.log_tail()}", pytrace=False)
+
+
+def uniq(prefix):
+    """A name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class Api:
+    """Plain HTTP against /identity/v3 with a token, for status codes and raw bodies."""
+
+    def __init__(self, cloud, token):
+        self.base = cloud.auth_url
+        self.headers = {"X-Auth-Token": token}
+
+    def __call__(self, method, path, body=None, **params):
+        return requests.request(method, self.base + path, json=body, params=params or None,
+                                headers=self.headers, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def admin(cloud):
+    """An admin openstacksdk Connection (project admin)."""
+    return cloud.conn()
+
+
+@pytest.fixture(scope="module")
+def api(cloud, admin):
+    """An Api client with the admin token."""
+    return Api(cloud, admin.auth_token)
 
 
 @pytest.hookimpl(hookwrapper=True)

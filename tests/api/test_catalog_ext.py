@@ -12,31 +12,7 @@ import uuid
 import pytest
 import requests
 
-
-def uniq(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-class Api:
-    """Plain HTTP against /identity/v3 with a token, for status codes and raw bodies."""
-
-    def __init__(self, cloud, token):
-        self.base = cloud.auth_url
-        self.headers = {"X-Auth-Token": token}
-
-    def __call__(self, method, path, body=None, **params):
-        return requests.request(method, self.base + path, json=body, params=params or None,
-                                headers=self.headers, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def admin(cloud):
-    return cloud.conn()
-
-
-@pytest.fixture(scope="module")
-def api(cloud, admin):
-    return Api(cloud, admin.auth_token)
+from conftest import Api, uniq
 
 
 @pytest.fixture(scope="module")
