@@ -152,9 +152,8 @@ int token_build(struct identity *id, struct db_conn *c, struct arena *a, const c
 
 	if (db_query(c, &rows, "SELECT u.name, u.domain_id, d.name, u.enabled, d.enabled,"
 		     " u.password_expires_at FROM users u JOIN domain d ON d.id = u.domain_id WHERE u.id = ?",
-		     DB_TEXT(user_id)) < 0) {
+		     DB_TEXT(user_id)) < 0)
 		return fail(msg, msglen, "Failed to validate token");
-	}
 	if (!db_rows_count(rows) || !db_bool(rows, 0, 3) || !db_bool(rows, 0, 4)) {
 		db_rows_free(rows);
 		return fail(msg, msglen, "Failed to validate token");
@@ -172,7 +171,7 @@ int token_build(struct identity *id, struct db_conn *c, struct arena *a, const c
 			return fail(msg, msglen, "Failed to validate token");
 		if (!db_rows_count(rows) || !db_bool(rows, 0, 3) || !db_bool(rows, 0, 4)) {
 			db_rows_free(rows);
-				return fail(msg, msglen, "Failed to validate token");
+			return fail(msg, msglen, "Failed to validate token");
 		}
 		ctx->project_id = arena_strdup(a, p->scope_id);
 		ctx->project_name = adup(a, rows, 0);
@@ -183,7 +182,7 @@ int token_build(struct identity *id, struct db_conn *c, struct arena *a, const c
 					      p->scope_id);
 		if (roles && trust.role_ids && (rc = trust_roles(roles, &trust, msg, msglen)) < 0) {
 			json_decref(roles);
-				return rc;
+			return rc;
 		}
 	} else if (p->scope == SCOPE_DOMAIN) {
 		if (db_query(c, &rows, "SELECT name, enabled FROM domain WHERE id = ?", DB_TEXT(p->scope_id)) < 0)
