@@ -108,6 +108,18 @@ static int configure(const struct options *o)
 	}
 	if (o->data_dir)           /* the command line wins over the file */
 		conf_set("DEFAULT", "data_dir", o->data_dir);
+	/* Everything derived from the data dir (database URL, key directories, clouds.yaml paths)
+	 * must not depend on the working directory: make it absolute. */
+	const char *dd = conf_str("DEFAULT", "data_dir");
+	if (dd[0] != '/') {
+		char cwd[4096], abs[8192];
+		if (!getcwd(cwd, sizeof cwd)) {
+			fprintf(stderr, "monostack: cannot resolve the data directory: %s\n", strerror(errno));
+			return -1;
+		}
+		snprintf(abs, sizeof abs, "%s/%s", cwd, dd);
+		conf_set("DEFAULT", "data_dir", abs);
+	}
 	if (o->bind && conf_set("DEFAULT", "bind", o->bind)) {
 		fprintf(stderr, "monostack: bad --bind\n");
 		return -1;

@@ -280,6 +280,27 @@ def test_restart_keeps_tokens_and_rotation(tmp_path):
         assert (s.tmp / "data" / f).stat().st_mode & 0o077 == 0
 
 
+def test_relative_data_dir(tmp_path):
+    """`make up` passes --data-dir .monostack: a relative data dir works (database, keys, files)."""
+    s = Server(tmp_path)
+    s.args[s.args.index("--data-dir") + 1] = "rel-data"
+    s.log = open(tmp_path / "server.log", "ab")
+    s.proc = subprocess.Popen(s.args, stdin=subprocess.DEVNULL, stdout=s.log, stderr=subprocess.STDOUT,
+                              env=clean_env(), cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 10
+        while not _ready(f"{s.url}/identity/v3"):
+            assert s.proc.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        s.token()
+        assert (tmp_path / "rel-data" / "monostack.db").is_file()
+        assert (tmp_path / "rel-data" / "fernet-keys" / "0").is_file()
+        assert (tmp_path / "rel-data" / "clouds.yaml").is_file()
+    finally:
+        s.stop()
+
+
 def test_policy_override(tmp_path):
     (tmp_path / "policy.yaml").write_text('"identity:list_projects": "!"\n')
     s = Server(tmp_path, f"[oslo_policy]\npolicy_file = {tmp_path / 'policy.yaml'}\n")
