@@ -354,6 +354,18 @@ bool ident_array_has(const json_t *a, const char *s)
 	return false;
 }
 
+bool ident_roles_have(const json_t *roles, const char *id)
+{
+	size_t i;
+	json_t *ro;
+	json_array_foreach(roles, i, ro) {
+		const char *rid = json_string_value(json_object_get(ro, "id"));
+		if (rid && id && !strcmp(rid, id))
+			return true;
+	}
+	return false;
+}
+
 char *ident_extra(struct http_req *r, const json_t *obj, const char *const *known, const char *base_extra)
 {
 	json_t *extra = ident_object_parse(base_extra);

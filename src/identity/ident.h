@@ -201,6 +201,8 @@ char *ident_json_text(struct http_req *r, const json_t *j);
 json_t *ident_normalized(const json_t *obj);
 /* True when the JSON array a holds the string s. */
 bool ident_array_has(const json_t *a, const char *s);
+/* True when the JSON array of role objects ({"id", ...}) holds one with that id. */
+bool ident_roles_have(const json_t *roles, const char *id);
 /* s percent-encoded, the RFC 3986 unreserved characters kept. Arena string. */
 char *ident_url_escape(struct http_req *r, const char *s);
 

@@ -48,13 +48,7 @@ static int apply_app_cred(struct db_conn *c, const struct token_payload *p, json
 	ident_expand_implied(c, allowed);
 	for (size_t i = json_array_size(roles); i-- > 0;) {
 		const char *rid = json_string_value(json_object_get(json_array_get(roles, i), "id"));
-		bool ok = false;
-		size_t j;
-		json_t *v;
-		json_array_foreach(allowed, j, v)
-			if (!strcmp(json_string_value(v), rid))
-				ok = true;
-		if (!ok)
+		if (!ident_array_has(allowed, rid))
 			json_array_remove(roles, i);
 	}
 	json_decref(allowed);
@@ -112,16 +106,9 @@ static int trust_roles(json_t *roles, const struct trust_info *t, char *msg, siz
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(t->role_ids, i, v) {
-		bool held = false;
-		size_t j;
-		json_t *ro;
-		json_array_foreach(roles, j, ro)
-			if (!strcmp(json_string_value(json_object_get(ro, "id")), json_string_value(v)))
-				held = true;
-		if (!held)
+	json_array_foreach(t->role_ids, i, v)
+		if (!ident_roles_have(roles, json_string_value(v)))
 			return fail(msg, msglen, "Trustee has no delegated roles.");
-	}
 	for (size_t k = json_array_size(roles); k-- > 0;) {
 		json_t *ro = json_array_get(roles, k);
 		if (!ident_array_has(t->role_ids, json_string_value(json_object_get(ro, "id"))) ||

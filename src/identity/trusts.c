@@ -330,13 +330,7 @@ static int trustor_has_roles(struct http_req *r, const struct trust_in *in)
 	size_t i;
 	json_t *v;
 	json_array_foreach(in->role_ids, i, v) {
-		bool ok = false;
-		size_t j;
-		json_t *h;
-		json_array_foreach(have, j, h)
-			if (!strcmp(json_string_value(json_object_get(h, "id")), json_string_value(v)))
-				ok = true;
-		if (!ok) {
+		if (!ident_roles_have(have, json_string_value(v))) {
 			json_decref(have);
 			return ident_not_found(r, "role", json_string_value(v));
 		}
