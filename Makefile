@@ -2,6 +2,7 @@
 #   make                       build build/monostack
 #   make up                    install missing packages (as root), build, start a cloud
 #   make test                  unit + API (SQLite and PostgreSQL) + Tempest suites
+#                              (identity, then image; every suite runs, any ratchet failure fails)
 #   make check                 fast unit tests only
 #   make SANITIZE=address,undefined test   the same under ASan/UBSan
 
@@ -58,7 +59,9 @@ test:
 	@scripts/deps.sh test
 	$(MAKE) all check
 	MONOSTACK_BIN=$(abspath $(BIN)) tests/run_api.sh
-	MONOSTACK_BIN=$(abspath $(BIN)) tests/tempest/run.sh identity
+	rc=0; for svc in identity image; do \
+	  MONOSTACK_BIN=$(abspath $(BIN)) tests/tempest/run.sh $$svc || rc=1; \
+	done; exit $$rc
 
 bench: all
 	MONOSTACK_BIN=$(abspath $(BIN)) bench/identity/run.sh

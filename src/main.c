@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "identity/identity.h"
+#include "image/image.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -161,7 +162,7 @@ static struct db *open_db(void)
 		fprintf(stderr, "monostack: %s\n", err);
 		return NULL;
 	}
-	if (identity_migrate(db, err, sizeof err)) {
+	if (identity_migrate(db, err, sizeof err) || image_migrate(db, err, sizeof err)) {
 		fprintf(stderr, "monostack: %s\n", err);
 		db_close(db);
 		return NULL;
@@ -294,9 +295,16 @@ static int cmd_up(const struct options *o)
 		db_close(db);
 		return 1;
 	}
+	struct image_svc *img = image_new(db, err, sizeof err);
+	if (!img) {
+		fprintf(stderr, "monostack: %s\n", err);
+		identity_free(id);
+		db_close(db);
+		return 1;
+	}
 	/* Listen first (the port may be chosen by the kernel), bootstrap with the real URLs, then
 	 * serve: early clients wait in the backlog instead of seeing a half-made cloud. */
-	struct http_service *services[] = { identity_service(id) };
+	struct http_service *services[] = { identity_service(id), image_service(img) };
 	struct http_config hc = {
 		.bind = conf_str("DEFAULT", "bind"),
 		.listen_fd = -1,
@@ -308,6 +316,7 @@ static int cmd_up(const struct options *o)
 	hc.listen_fd = http_listen(hc.bind, &port, err, sizeof err);
 	if (hc.listen_fd < 0) {
 		fprintf(stderr, "monostack: %s\n", err);
+		image_free(img);
 		identity_free(id);
 		db_close(db);
 		return 1;
@@ -327,10 +336,12 @@ static int cmd_up(const struct options *o)
 	size_t bl = strlen(base);
 	if (bl && base[bl - 1] == '/')
 		base[bl - 1] = 0;
-	char identity_url[600];
+	char identity_url[600], image_url[600];
 	snprintf(identity_url, sizeof identity_url, "%s/identity", base);
+	snprintf(image_url, sizeof image_url, "%s/image", base);
 	struct identity_endpoint_spec eps[] = {
 		{ "identity", "keystone", identity_url },
+		{ "image", "glance", image_url },
 	};
 	/* Admin password: option, configuration, the one generated earlier, or a new one. */
 	char pwfile[4096];
@@ -343,7 +354,7 @@ static int cmd_up(const struct options *o)
 		.admin_password = pw,
 		.region = conf_str("bootstrap", "region"),
 		.endpoints = eps,
-		.nendpoints = 1,
+		.nendpoints = (int)(sizeof eps / sizeof eps[0]),
 	};
 	char *generated = NULL;
 	/* Everything a client needs exists before the first request is served. */
@@ -359,12 +370,13 @@ static int cmd_up(const struct options *o)
 		snprintf(auth_url, sizeof auth_url, "%s/v3", identity_url);
 		if (final_pw)
 			write_client_files(auth_url, final_pw, bs.region, !o->no_user_config, note, sizeof note);
-		failed = http_server_start(&hc, services, 1, &srv, err, sizeof err);
+		failed = http_server_start(&hc, services, (int)(sizeof services / sizeof services[0]), &srv, err, sizeof err);
 	}
 	if (failed) {
 		fprintf(stderr, "monostack: %s\n", err);
 		if (!srv)
 			close(hc.listen_fd);
+		image_free(img);
 		identity_free(id);
 		db_close(db);
 		free(generated);
@@ -387,6 +399,7 @@ static int cmd_up(const struct options *o)
 	sigwait(&stop, &sig);
 	log_info("signal %d: stopping", sig);
 	http_server_stop(srv);
+	image_free(img);
 	identity_free(id);
 	db_close(db);
 	log_info("stopped");
@@ -401,6 +414,7 @@ static int cmd_db_sync(void)
 	if (!db)
 		return 1;
 	printf("identity schema at version %d\n", db_schema_version(db, "identity"));
+	printf("image schema at version %d\n", db_schema_version(db, "image"));
 	db_close(db);
 	return 0;
 }
@@ -422,6 +436,7 @@ int main(int argc, char **argv)
 {
 	conf_register(core_opts);
 	conf_register(identity_conf_opts);
+	conf_register(image_conf_opts);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

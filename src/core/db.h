@@ -48,7 +48,8 @@ bool db_in_tx(const struct db_conn *c);
  * ERR_CONFLICT for unique/foreign-key violations, ERR_INTERNAL otherwise. */
 int db_exec_a(struct db_conn *c, const char *sql, const struct db_arg *args);
 #define db_exec(c, sql, ...) db_exec_a((c), (sql), (const struct db_arg[]){ __VA_ARGS__ __VA_OPT__(,) DB_END_ })
-/* Runs a query; returns 0 and sets *out (possibly zero rows), or an error code. */
+/* Runs a query; returns 0 and sets *out (possibly zero rows), or an error code. Any number of
+ * parameters; at most 64 result columns. */
 int db_query_a(struct db_conn *c, struct db_rows **out, const char *sql, const struct db_arg *args);
 #define db_query(c, out, sql, ...) db_query_a((c), (out), (sql), (const struct db_arg[]){ __VA_ARGS__ __VA_OPT__(,) DB_END_ })
 /* Runs several ';'-separated statements with no parameters (migrations). */

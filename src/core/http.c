@@ -27,6 +27,70 @@ struct http_server {
 	char *tls_cert, *tls_key;
 };
 
+/* A response body not in memory. Heap memory: the request owns it until send_response() hands
+ * it to libmicrohttpd, whose response then frees it once done (also when the client goes away),
+ * possibly after the request's arena is gone. */
+struct http_stream {
+	http_read_fn read;
+	void (*free_ctx)(void *);
+	void *ctx;
+	int fd;                       /* >= 0: the body is this file */
+	int64_t offset, size;         /* size -1: unknown */
+};
+
+static void stream_free(struct http_stream *st)
+{
+	if (!st)
+		return;
+	if (st->fd >= 0)
+		close(st->fd);
+	if (st->free_ctx)
+		st->free_ctx(st->ctx);
+	free(st);
+}
+
+static void drop_stream(struct http_req *r)
+{
+	stream_free(r->resp_stream);
+	r->resp_stream = NULL;
+}
+
+static void drop_stream_void(void *r)
+{
+	drop_stream(r);
+}
+
+static void set_stream(struct http_req *r, int status, const char *type, struct http_stream *st)
+{
+	if (r->resp_json) {
+		json_decref(r->resp_json);
+		r->resp_json = NULL;
+	}
+	if (r->resp_stream)
+		drop_stream(r);
+	else
+		arena_defer(r->arena, drop_stream_void, r);   /* unless send_response() takes it */
+	r->status = status;
+	r->resp_body = NULL;
+	r->resp_len = 0;
+	r->resp_type = type ? arena_strdup(r->arena, type) : NULL;
+	r->resp_stream = st;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *st = cls;
+	ssize_t n = st->read(st->ctx, pos, buf, max);
+	if (n > 0)
+		return n;
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_done(void *cls)
+{
+	stream_free(cls);
+}
+
 static char *read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -151,6 +215,7 @@ static void dispatch(struct http_req *r)
 		json_decref(r->resp_json);
 		r->resp_json = NULL;
 	}
+	drop_stream(r);
 	r->nresp_headers = 0;
 	if (svc && svc->render_error)
 		svc->render_error(r);
@@ -170,14 +235,27 @@ static enum MHD_Result send_response(struct http_req *r)
 		len = strlen(body);
 		type = "application/json";
 	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
+	struct http_stream *st = r->resp_stream;
+	struct MHD_Response *resp;
+	if (st && st->fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64((uint64_t)st->size, st->fd,
+							       (uint64_t)st->offset);
+		if (resp) {
+			st->fd = -1;                      /* the response closes it */
+			drop_stream(r);
+		}
+	} else if (st) {
+		resp = MHD_create_response_from_callback(st->size < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)st->size,
+							 64 * 1024, stream_read, st, stream_done);
+		if (resp)
+			r->resp_stream = NULL;            /* the response frees it */
+	} else {
+		resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	}
 	free(dumped);
 	if (!resp)
-		return MHD_NO;
-	if (type && len)
-		MHD_add_response_header(resp, "Content-Type", type);
-	else if (type && r->resp_json)
+		return MHD_NO;                            /* a stream still held goes with the arena */
+	if (type && (len || r->resp_json || st))
 		MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "x-openstack-request-id", r->request_id);
 	for (int i = 0; i < r->nresp_headers; i++)
@@ -305,7 +383,10 @@ int http_server_start(const struct http_config *cfg, struct http_service *const 
 	struct http_server *s = xcalloc(1, sizeof *s);
 	s->services = services;
 	s->nservices = nservices;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/* poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll misses a client's close
+	 * that arrives with the last piece of an unfinished body, and such a request would only
+	 * end (and release an upload) at the idle timeout. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (cfg->tls_cert_file && *cfg->tls_cert_file) {
 		s->tls_cert = read_file(cfg->tls_cert_file);
 		s->tls_key = read_file(cfg->tls_key_file ? cfg->tls_key_file : "");
@@ -449,6 +530,7 @@ int http_error(struct http_req *r, int code, const char *fmt, ...)
 
 int http_reply_json(struct http_req *r, int status, json_t *body)
 {
+	drop_stream(r);
 	if (r->resp_json)
 		json_decref(r->resp_json);
 	r->status = status;
@@ -458,6 +540,7 @@ int http_reply_json(struct http_req *r, int status, json_t *body)
 
 int http_reply_text(struct http_req *r, int status, const char *type, const char *body, size_t len)
 {
+	drop_stream(r);
 	r->status = status;
 	r->resp_body = arena_strndup(r->arena, body, len);
 	r->resp_len = len;
@@ -467,9 +550,30 @@ int http_reply_text(struct http_req *r, int status, const char *type, const char
 
 int http_reply_empty(struct http_req *r, int status)
 {
+	drop_stream(r);
 	r->status = status;
 	r->resp_body = NULL;
 	r->resp_len = 0;
+	return 0;
+}
+
+int http_reply_stream(struct http_req *r, int status, const char *type, int64_t size,
+		      http_read_fn read, void (*free_ctx)(void *), void *ctx)
+{
+	struct http_stream *st = xcalloc(1, sizeof *st);
+	*st = (struct http_stream){ .read = read, .free_ctx = free_ctx, .ctx = ctx, .fd = -1,
+				    .size = size < 0 ? -1 : size };
+	set_stream(r, status, type, st);
+	return 0;
+}
+
+int http_reply_fd(struct http_req *r, int status, const char *type, int fd, int64_t offset,
+		  int64_t length)
+{
+	struct http_stream *st = xcalloc(1, sizeof *st);
+	*st = (struct http_stream){ .fd = fd, .offset = offset < 0 ? 0 : offset,
+				    .size = length < 0 ? 0 : length };
+	set_stream(r, status, type, st);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "core/arena.h"
 #include "core/err.h"
@@ -16,6 +17,7 @@ struct http_service;
 struct route;
 struct MHD_Connection;
 struct auth_ctx;            /* defined by src/auth; NULL until the auth layer fills it */
+struct http_stream;         /* a response body not in memory (http_reply_stream, http_reply_fd) */
 
 #define HTTP_MAX_PARAMS 8
 #define HTTP_MAX_RESP_HEADERS 16
@@ -54,6 +56,7 @@ struct http_req {
 	const char *resp_body;        /* arena string, used when resp_json is NULL */
 	size_t resp_len;
 	const char *resp_type;        /* content type for resp_body */
+	struct http_stream *resp_stream; /* body produced on demand instead of resp_body, or NULL */
 	struct http_header resp_headers[HTTP_MAX_RESP_HEADERS];
 	int nresp_headers;
 	bool head;                    /* HEAD request: headers only */
@@ -129,6 +132,20 @@ int http_reply_json(struct http_req *r, int status, json_t *body);
 int http_reply_text(struct http_req *r, int status, const char *type, const char *body, size_t len);
 /* Sets an empty response (e.g. 204). Returns 0. */
 int http_reply_empty(struct http_req *r, int status);
+/* Produces up to max bytes of a streamed body at position pos (0 = its first byte) into buf;
+ * returns the number of bytes (> 0), 0 at the end, or -1 on error (the connection is closed). */
+typedef ssize_t (*http_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+/* Sets a response whose body (size bytes, or -1 when unknown: chunked) comes from read(ctx).
+ * free_ctx(ctx) (may be NULL) runs exactly once when the body is no longer needed: after it is
+ * sent, when the client disconnects, or when the response is replaced (errors). HEAD requests
+ * send the headers only. Returns 0. */
+int http_reply_stream(struct http_req *r, int status, const char *type, int64_t size,
+		      http_read_fn read, void (*free_ctx)(void *), void *ctx);
+/* Sets a response of length bytes of the file fd from offset (sent with sendfile where the
+ * connection allows). Takes ownership of fd: it is closed in every case, as for free_ctx above.
+ * Returns 0. */
+int http_reply_fd(struct http_req *r, int status, const char *type, int fd, int64_t offset,
+		  int64_t length);
 /* Adds a response header (strings copied). */
 void http_add_header(struct http_req *r, const char *name, const char *value);
 

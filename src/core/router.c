@@ -2,10 +2,11 @@
 #include "core/router.h"
 #include "core/http.h"
 #include "core/util.h"
+#include <stdlib.h>
 #include <string.h>
 
 /* Matches one pattern; captures parameters into r (arena copies) only when capture is true. */
-static bool match(const char *pat, const char *path, struct http_req *r, bool capture)
+static bool match(const char *pat, const char *path, struct http_req *r, bool capture, bool exact)
 {
 	int np = 0;
 	if (!*path)
@@ -39,7 +40,7 @@ static bool match(const char *pat, const char *path, struct http_req *r, bool ca
 		pat += pl;
 		path += sl;
 	}
-	if (*path == '/' && !path[1] && *pat == 0) /* tolerate one trailing slash */
+	if (!exact && *path == '/' && !path[1] && *pat == 0) /* tolerate one trailing slash */
 		path++;
 	if (*pat || *path)
 		return false;
@@ -53,15 +54,30 @@ const struct route *router_match(const struct route *table, struct http_req *r,
 {
 	*path_known = false;
 	for (const struct route *rt = table; rt->method; rt++) {
-		if (!match(rt->pattern, path, r, false))
+		bool exact = rt->flags & ROUTE_EXACT;
+		if (!match(rt->pattern, path, r, false, exact))
 			continue;
 		*path_known = true;
 		if (!strcmp(rt->method, method)) {
-			match(rt->pattern, path, r, true);
+			match(rt->pattern, path, r, true, exact);
 			return rt;
 		}
 	}
 	if (*path_known && !strcmp(method, "HEAD")) /* HEAD falls back to GET */
 		return router_match(table, r, "GET", path, path_known);
 	return NULL;
+}
+
+struct route *router_join(const struct route *const *tables, size_t ntables)
+{
+	size_t n = 0;
+	for (size_t t = 0; t < ntables; t++)
+		for (const struct route *r = tables[t]; r->method; r++)
+			n++;
+	struct route *all = xcalloc(n + 1, sizeof *all);
+	size_t i = 0;
+	for (size_t t = 0; t < ntables; t++)
+		for (const struct route *r = tables[t]; r->method; r++)
+			all[i++] = *r;
+	return all;
 }

@@ -12,6 +12,7 @@ typedef int (*route_body_handler)(struct http_req *r, const char *data, size_t l
 
 enum route_flags {
 	ROUTE_PUBLIC = 1,     /* no token needed (version discovery, POST /auth/tokens) */
+	ROUTE_EXACT = 2,      /* no trailing slash tolerated ("/v2/images/" is not "/v2/images") */
 };
 
 struct route {
@@ -28,5 +29,9 @@ struct route {
  * *path_known says whether some other method matches the path (405 rather than 404). */
 const struct route *router_match(const struct route *table, struct http_req *r,
 				 const char *method, const char *path, bool *path_known);
+
+/* One table holding the routes of several tables, in order (a service's route families).
+ * Heap-allocated: free() it. */
+struct route *router_join(const struct route *const *tables, size_t ntables);
 
 #endif

@@ -47,20 +47,6 @@ static const struct route *const families[] = {
 	ident_routes_trusts,
 };
 
-static struct route *build_routes(void)
-{
-	size_t n = 0;
-	for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-		for (const struct route *r = families[f]; r->method; r++)
-			n++;
-	struct route *all = xcalloc(n + 1, sizeof *all);
-	size_t i = 0;
-	for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-		for (const struct route *r = families[f]; r->method; r++)
-			all[i++] = *r;
-	return all;
-}
-
 static void render_error(struct http_req *r)
 {
 	int st = err_status(r->err);
@@ -162,7 +148,7 @@ struct identity *identity_new(struct db *db, char *err, size_t errlen)
 	id->service = (struct http_service){
 		.name = "identity",
 		.prefix = IDENT_PREFIX,
-		.routes = build_routes(),
+		.routes = router_join(families, sizeof families / sizeof families[0]),
 		.render_error = render_error,
 		.before = before,
 		.after = after,

@@ -11,7 +11,8 @@ Environment:
 The session fixture `cloud` starts one `monostack up` on a free loopback port in a temporary
 directory, waits until GET /identity/v3 answers 200, and at the end stops it with SIGTERM and
 checks that it exited 0. The server's stdout+stderr go to <tmp>/monostack.log; its tail is
-attached to every failed test's report.
+attached to every failed test's report. Tests that need other server settings (e.g. image quotas)
+start their own with start_cloud(tmp, extra_config) and stop it with stop_cloud().
 """
 
 import json
@@ -20,6 +21,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -130,6 +132,13 @@ class Cloud:
     def alive(self):
         return self.proc.poll() is None
 
+    def rss_kib(self):
+        """The server process's resident set size (VmRSS of /proc/PID/status), in KiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError(f"no VmRSS in /proc/{self.pid}/status")
+
     def log_tail(self, lines=60):
         try:
             text = Path(self.log_path).read_text(errors="replace")
@@ -138,7 +147,9 @@ class Cloud:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _write_config(path, db):
+def _write_config(path, db, extra=None):
+    """The server's config file; extra is {section: {option: value}} (not database or
+    security_compliance, which are always written here)."""
     lines = []
     if db:
         lines += ["[database]", f"connection = {db}", ""]
@@ -148,6 +159,10 @@ def _write_config(path, db):
         f"lockout_duration = {LOCKOUT_DURATION}",
         "",
     ]
+    for section, opts in (extra or {}).items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {v}" for k, v in opts.items()]
+        lines.append("")
     Path(path).write_text("\n".join(lines))
 
 
@@ -159,19 +174,23 @@ def _ready(url):
         return False
 
 
-@pytest.fixture(scope="session")
-def cloud(tmp_path_factory):
-    global _running
+def start_cloud(tmp, extra_config=None, db=None):
+    """Starts `monostack up` in directory tmp on a free port (database db, default
+    MONOSTACK_TEST_DB; a second server needs its own, see scratch_db(); extra_config as for
+    _write_config) and waits until it answers. Returns the Cloud; fails the test if the server
+    does not come up."""
     binary = Path(os.environ.get("MONOSTACK_BIN", REPO / "build" / "monostack"))
     if not (binary.is_file() and os.access(binary, os.X_OK)):
         pytest.fail(f"monostack binary not found or not executable: {binary} (run `make`)",
                     pytrace=False)
 
-    tmp = tmp_path_factory.mktemp("monostack")
+    tmp = Path(tmp)
     port = free_port()
     password = "pw-" + secrets.token_hex(12)
     config = tmp / "monostack.conf"
-    _write_config(config, os.environ.get("MONOSTACK_TEST_DB", "").strip())
+    if db is None:
+        db = os.environ.get("MONOSTACK_TEST_DB", "").strip()
+    _write_config(config, db, extra_config)
     log_path = tmp / "monostack.log"
     cmd = [str(binary), "up",
            "--data-dir", str(tmp / "data"),
@@ -197,28 +216,54 @@ def cloud(tmp_path_factory):
                         f"command: {' '.join(cmd)}\n--- {log_path} ---\n{c.log_tail()}",
                         pytrace=False)
         time.sleep(0.05)
+    return c
 
+
+def scratch_db():
+    """A database for a second server: "" (its own SQLite) on SQLite, a new database in the
+    same cluster when MONOSTACK_TEST_DB is PostgreSQL."""
+    url = os.environ.get("MONOSTACK_TEST_DB", "").strip()
+    if not url:
+        return ""
+    name = "scratch_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True, timeout=60, env=clean_env())
+    base, _, rest = url.rpartition("/")
+    query = rest.partition("?")[2]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+def stop_cloud(c):
+    """Stops exactly the process start_cloud started and requires a clean exit (status 0 on
+    SIGTERM); fails the test otherwise."""
+    proc, log_path = c.proc, c.log_path
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"monostack (pid {proc.pid}) did not exit within {STOP_TIMEOUT:.0f} s "
+                        f"of SIGTERM\n--- {log_path} ---\n{c.log_tail()}", pytrace=False)
+        if proc.returncode != 0:
+            pytest.fail(f"monostack exited {proc.returncode} on SIGTERM (expected 0)\n"
+                        f"--- {log_path} ---\n{c.log_tail()}", pytrace=False)
+    else:
+        pytest.fail(f"monostack died during the tests (exit {proc.returncode})\n"
+                    f"--- {log_path} ---\n{c.log_tail()}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory):
+    global _running
+    c = start_cloud(tmp_path_factory.mktemp("monostack"))
     _running = c
     try:
         yield c
     finally:
         _running = None
-        # Stop exactly the process we started and require a clean exit.
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                pytest.fail(f"monostack (pid {proc.pid}) did not exit within {STOP_TIMEOUT:.0f} s "
-                            f"of SIGTERM\n--- {log_path} ---\n{c.log_tail()}", pytrace=False)
-            if proc.returncode != 0:
-                pytest.fail(f"monostack exited {proc.returncode} on SIGTERM (expected 0)\n"
-                            f"--- {log_path} ---\n{c.log_tail()}", pytrace=False)
-        else:
-            pytest.fail(f"monostack died during the tests (exit {proc.returncode})\n"
-                        f"--- {log_path} ---\n{c.log_tail()}", pytrace=False)
+        stop_cloud(c)
 
 
 def uniq(prefix):
@@ -236,6 +281,85 @@ class Api:
     def __call__(self, method, path, body=None, **params):
         return requests.request(method, self.base + path, json=body, params=params or None,
                                 headers=self.headers, timeout=30)
+
+
+class ImageApi:
+    """Plain HTTP against the image service (/image) with a token: status codes, raw bodies,
+    headers and data. body is sent as JSON, data as-is (bytes, a file or an iterator)."""
+
+    PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+
+    def __init__(self, cloud, token):
+        self.base = cloud.url + "/image"
+        self.headers = {"X-Auth-Token": token}
+
+    def __call__(self, method, path, body=None, *, data=None, headers=None, stream=False,
+                 timeout=60, **params):
+        h = dict(self.headers)
+        h.update(headers or {})
+        return requests.request(method, self.base + path, json=body, data=data, headers=h,
+                                params=params or None, stream=stream, timeout=timeout)
+
+    def patch(self, image_id, ops, content_type=PATCH_TYPE):
+        """PATCH /v2/images/ID with a JSON-patch document (a list of operations)."""
+        return self("PATCH", f"/v2/images/{image_id}", data=json.dumps(ops),
+                    headers={"Content-Type": content_type})
+
+    def create(self, **attrs):
+        """POST /v2/images; asserts 201 and returns the image."""
+        attrs.setdefault("name", uniq("img"))
+        r = self("POST", "/v2/images", attrs)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def upload(self, image_id, data, **headers):
+        """PUT /v2/images/ID/file (application/octet-stream); the response."""
+        h = {"Content-Type": "application/octet-stream", **headers}
+        return self("PUT", f"/v2/images/{image_id}/file", data=data, headers=h)
+
+    def delete(self, image_id):
+        """DELETE /v2/images/ID, unprotecting it first; ignores an image already gone."""
+        self.patch(image_id, [{"op": "replace", "path": "/protected", "value": False}])
+        r = self("DELETE", f"/v2/images/{image_id}")
+        assert r.status_code in (204, 404), r.text
+
+
+def project_user(cloud, admin, roles=("member",)):
+    """A new project and a user with `roles` on it. Returns a dict: project, user, password,
+    conn (openstacksdk), image (ImageApi), cli_args (the openstack CLI options that log in as the
+    user) and cleanup (a function removing both)."""
+    project = admin.identity.create_project(name=uniq("iproj"), domain_id="default")
+    password = "pw-" + uuid.uuid4().hex
+    user = admin.identity.create_user(name=uniq("iuser"), password=password, domain_id="default",
+                                      default_project_id=project.id)
+    for name in roles:
+        admin.identity.assign_project_role_to_user(project, user, admin.identity.find_role(name))
+    conn = cloud.conn(username=user.name, password=password, project_name=project.name)
+
+    def cleanup():
+        admin.identity.delete_user(user)
+        admin.identity.delete_project(project)
+
+    return {"project": project, "user": user, "password": password, "conn": conn,
+            "image": ImageApi(cloud, conn.auth_token), "cleanup": cleanup,
+            # (--os-project-id: with --os-cloud, --os-project-name does not win over the
+            # clouds.yaml project)
+            "cli_args": ["--os-username", user.name, "--os-password", password,
+                         "--os-project-id", project.id, "--os-user-domain-name", "Default"]}
+
+
+def qcow2_file(path, virtual_size):
+    """Writes a qcow2 image of virtual_size bytes (qemu-img when installed, else a bare
+    version-3 header of the same shape) to path; returns its bytes."""
+    path = Path(path)
+    if shutil.which("qemu-img"):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), str(virtual_size)],
+                       check=True, capture_output=True)
+    else:
+        header = struct.pack(">4sIQIIQIIQQIIQQQQII", b"QFI\xfb", 3, 0, 0, 16, virtual_size, 0,
+                             1, 3 << 16, 1 << 16, 1, 0, 0, 0, 0, 0, 4, 104)
+        path.write_bytes(header.ljust(4 << 16, b"\0"))
+    return path.read_bytes()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_MAX_ARGS 64
+#define PG_SMALL_ARGS 64
 
 struct pg {
 	PGconn *conn;
@@ -41,7 +41,7 @@ static void pg_disconnect(void *h)
 static char *rewrite(const char *sql)
 {
 	size_t n = strlen(sql);
-	char *out = xmalloc(n * 4 + 1), *o = out;
+	char *out = xmalloc(n * 8 + 16), *o = out;   /* "?" becomes at most "$NNNNNNN" */
 	int idx = 0;
 	char quote = 0;
 	for (const char *p = sql; *p; p++) {
@@ -76,24 +76,33 @@ static int map_result(struct pg *p, PGresult *res)
 static int pg_run(void *h, const char *sql, const struct db_arg *args, struct db_rows **rows)
 {
 	struct pg *p = h;
-	const char *vals[PG_MAX_ARGS];
-	char nums[PG_MAX_ARGS][24];
 	int n = 0;
-	for (; args[n].type != DB_T_END; n++) {
-		if (n == PG_MAX_ARGS) {
-			snprintf(p->err, sizeof p->err, "too many parameters");
-			return ERR_INTERNAL;
-		}
-		if (args[n].type == DB_T_INT) {
-			snprintf(nums[n], sizeof nums[n], "%lld", (long long)args[n].i);
-			vals[n] = nums[n];
+	while (args[n].type != DB_T_END)
+		n++;
+	/* small statements bind from the stack; long IN lists and bulk statements from the heap */
+	const char *vals_small[PG_SMALL_ARGS];
+	char nums_small[PG_SMALL_ARGS][24];
+	const char **vals = vals_small;
+	char (*nums)[24] = nums_small;
+	if (n > PG_SMALL_ARGS) {
+		vals = xcalloc((size_t)n, sizeof *vals);
+		nums = xcalloc((size_t)n, sizeof *nums);
+	}
+	for (int i = 0; i < n; i++) {
+		if (args[i].type == DB_T_INT) {
+			snprintf(nums[i], sizeof nums[i], "%lld", (long long)args[i].i);
+			vals[i] = nums[i];
 		} else {
-			vals[n] = args[n].type == DB_T_TEXT ? args[n].s : NULL;
+			vals[i] = args[i].type == DB_T_TEXT ? args[i].s : NULL;
 		}
 	}
 	char *q = rewrite(sql);
 	PGresult *res = PQexecParams(p->conn, q, n, NULL, vals, NULL, NULL, 0);
 	free(q);
+	if (vals != vals_small) {
+		free(vals);
+		free(nums);
+	}
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		int e = map_result(p, res);

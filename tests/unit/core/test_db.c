@@ -290,6 +290,34 @@ static void test_nulls(void **state)
 	db_put(c);
 }
 
+/* Statements with many parameters (long IN lists, bulk inserts) bind on both engines. */
+static void test_many_params(void **state)
+{
+	struct fx *f = fx(state);
+	struct db_conn *c = db_get(f->db);
+	assert_true(db_exec(c, ITEM_DDL) >= 0);
+	for (int i = 0; i < 300; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%d", i);
+		assert_int_equal(db_exec(c, "INSERT INTO item (id, name) VALUES (?, ?)", DB_INT(i), DB_TEXT(name)), 1);
+	}
+	enum { N = 300 };
+	static char sql[N * 4 + 64];
+	struct db_arg args[N + 1];
+	char *w = sql + sprintf(sql, "SELECT COUNT(*) FROM item WHERE id IN (");
+	for (int i = 0; i < N; i++) {
+		w += sprintf(w, i ? ",?" : "?");
+		args[i] = DB_INT(i * 2);          /* even ids: 150 of them exist */
+	}
+	sprintf(w, ")");
+	args[N] = DB_END_;
+	struct db_rows *rows;
+	assert_int_equal(db_query_a(c, &rows, sql, args), 0);
+	assert_int_equal(db_int(rows, 0, 0), 150);
+	db_rows_free(rows);
+	db_put(c);
+}
+
 static void test_unique_violation(void **state)
 {
 	struct fx *f = fx(state);
@@ -682,6 +710,7 @@ int main(void)
 		{ "sqlite:test_open_errors", test_open_errors, setup, teardown, (void *)&on_sqlite },
 		BOTH(test_crud),
 		BOTH(test_nulls),
+		BOTH(test_many_params),
 		BOTH(test_unique_violation),
 		BOTH(test_foreign_key_violation),
 		BOTH(test_transactions),

@@ -38,6 +38,8 @@ static const struct route table[] = {
 	{ "GET", "/v3/auth/tokens", h_head_get, NULL, 0 },
 	{ "POST", "/v3/auth/tokens", h_post_only, NULL, ROUTE_PUBLIC },
 	{ "GET", "/v3/many/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", h_get, NULL, 0 },
+	{ "GET", "/v2/images", h_list, NULL, ROUTE_EXACT },
+	{ "GET", "/v2/images/{image_id}", h_get, NULL, 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -153,6 +155,37 @@ static void test_trailing_slash(void **state)
 	/* No leading slash: nothing. */
 	assert_null(match(r, "GET", "v3/users", &known));
 	assert_false(known);
+}
+
+/* ROUTE_EXACT: the trailing slash names an empty id (Glance's 404), not the collection. */
+static void test_exact_route(void **state)
+{
+	struct http_req *r = *state;
+	bool known = true;
+	assert_non_null(match(r, "GET", "/v2/images", &known));
+	assert_null(match(r, "GET", "/v2/images/", &known));
+	assert_false(known);
+	assert_null(match(r, "DELETE", "/v2/images/", &known));
+	assert_false(known);
+	const struct route *rt = match(r, "GET", "/v2/images/x/", &known);
+	assert_non_null(rt);
+	assert_string_equal(http_param(r, "image_id"), "x");
+}
+
+static void test_join(void **state)
+{
+	(void)state;
+	static const struct route a[] = { { "GET", "/a", h_list, NULL, 0 }, { NULL, NULL, NULL, NULL, 0 } };
+	static const struct route b[] = { { NULL, NULL, NULL, NULL, 0 } };
+	static const struct route c[] = { { "POST", "/c", h_create, NULL, 0 }, { "GET", "/c/{id}", h_get, NULL, 0 },
+					  { NULL, NULL, NULL, NULL, 0 } };
+	const struct route *const tables[] = { a, b, c };
+	struct route *all = router_join(tables, 3);
+	assert_string_equal(all[0].pattern, "/a");
+	assert_string_equal(all[1].pattern, "/c");
+	assert_ptr_equal(all[2].handler, h_get);
+	assert_null(all[3].method);
+	free(all);
 }
 
 static void test_not_found(void **state)
@@ -284,6 +317,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_param_must_not_be_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trailing_slash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exact_route, setup, teardown),
+		cmocka_unit_test(test_join),
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_falls_back_to_get, setup, teardown),
