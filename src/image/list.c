@@ -131,6 +131,12 @@ static int split_in(struct params *p, const char *list, const char ***out, int *
 static int attr_filter(struct params *p, const char *col, const char *value)
 {
 	struct sql *q = p->where;
+	/* "op:value", unless the whole value is a time (which has colons of its own) */
+	const char *colon = strchr(value, ':');
+	int64_t when;
+	if (colon && strncmp(value, "in:", 3) && strncmp(value, "eq:", 3) && time_parse(value, &when) != 0)
+		return bad(p, "Unable to filter by unknown operator '%s'.",
+			   arena_strndup(p->r->arena, value, (size_t)(colon - value)));
 	if (!strncmp(value, "in:", 3)) {
 		const char **vals = NULL;
 		int n = 0;

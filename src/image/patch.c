@@ -237,11 +237,8 @@ int img_patch_image(struct http_req *r)
 		v21 = true;
 	else if (!strcmp(type, "application/openstack-images-v2.0-json-patch"))
 		v21 = false;
-	else {
-		http_add_header(r, "Accept-Patch", "application/openstack-images-v2.0-json-patch, "
-				"application/openstack-images-v2.1-json-patch");
+	else   /* the service's error page adds Accept-Patch */
 		return http_error(r, ERR_UNSUPPORTED_MEDIA, "The request has a media type that the server does not support.");
-	}
 	if (r->body_too_big)
 		return http_error(r, ERR_TOOBIG, "Request is too large.");
 	json_error_t je;

@@ -87,6 +87,9 @@ static void render_error(struct http_req *r)
 		http_add_header(r, "WWW-Authenticate",
 				arena_printf(r->arena, "Keystone uri=\"%s/identity\"", r->base_url));
 	}
+	if (st == 415 && !strcmp(r->method, "PATCH"))   /* which patch dialects we speak */
+		http_add_header(r, "Accept-Patch", "application/openstack-images-v2.0-json-patch, "
+				"application/openstack-images-v2.1-json-patch");
 	if (st >= 500)
 		log_error("%s %s failed: %s", r->method, r->path, r->errmsg);
 	const char *type = accept_choice(http_header(r, "Accept"));

@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# bench/image/run.sh — upload and download throughput of a 1 GiB image through the Glance v2 API
+# of monostack on loopback, as a ratio to what the machine itself does in the same run.
+#
+# Starts a throw-away cloud (fresh data dir under $TMPDIR, random admin password, free loopback
+# port, no ~/.config/openstack/clouds.yaml) from ./build/monostack, gets an admin token with curl,
+# writes a 1 GiB file of random bytes (random: the file store keeps all-zero blocks as holes, so
+# zeros would flatter it) next to the data dir, and measures, BENCH_REPEAT times each (the
+# median is reported):
+#   disk copy   dd if=SRC of=COPY bs=1M conv=fsync     the write an upload does (the file store
+#                                                      fsyncs before the image goes active)
+#   disk read   dd if=STORED of=/dev/null bs=1M        reading the stored image file back
+#   loopback    SRC over one TCP connection on 127.0.0.1 (sendfile to a reader that discards)
+#   hashing     openssl dgst -md5, then -sha512 of SRC: the checksums an upload computes (the
+#               server uses OpenSSL too) on one core; it explains the upload figure and is not
+#               part of the ratio
+#   upload      curl -T SRC  PUT  /image/v2/images/ID/file     (then the image must be active
+#                                                               with the right size and md5)
+#   download    curl -o /dev/null GET /image/v2/images/ID/file (the md5 of the bytes is checked
+#                                                               by one more, untimed download)
+# and prints a Markdown table in MB/s (10^6 bytes per second) with
+#   upload ratio   = upload   / min(disk copy, loopback)
+#   download ratio = download / min(disk read, loopback)
+# (a pipelined transfer can go no faster than its slower stage), the server's VmRSS/VmHWM, and
+# the exact commands. Each upload goes to a new image, deleted after its download. The page cache
+# is not dropped: every figure is taken with SRC and the stored file as cached as they are for
+# the server. The server is stopped by its PID (SIGTERM, SIGKILL after 10 s) on any exit.
+# Exit status: 0 when every transfer succeeded and checked out, 1 otherwise, 2 on set-up failure.
+#
+# Environment:
+#   MONOSTACK_BIN   server binary (default ./build/monostack, relative to the repo root)
+#   BENCH_SIZE_MB   image size in MiB (default 1024)
+#   BENCH_REPEAT    measurements of each kind (default 3)
+#   TMPDIR          where the data dir and the files go (must hold 3 x the image size)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+
+BIN=${MONOSTACK_BIN:-./build/monostack}
+SIZE_MB=${BENCH_SIZE_MB:-1024}
+REPEAT=${BENCH_REPEAT:-3}
+PY=/usr/bin/python3
+
+die() { echo "bench: $*" >&2; exit 2; }
+
+[[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MB must be a positive integer (got '$SIZE_MB')"
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer (got '$REPEAT')"
+[[ -x $BIN ]] || die "$BIN is not an executable: build it with make (or set MONOSTACK_BIN)"
+for tool in curl dd md5sum openssl "$PY"; do
+	command -v "$tool" >/dev/null || die "$tool is missing"
+done
+SIZE=$(( SIZE_MB * 1024 * 1024 ))
+
+# --- the server -------------------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/monostack-bench-image.XXXXXX")
+avail_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
+(( avail_kib > 3 * SIZE / 1024 )) || die "$TMP has $((avail_kib >> 10)) MiB free; needs $((3 * SIZE >> 20)) MiB"
+SERVER_PID=
+stop_server() {
+	if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -TERM "$SERVER_PID" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$SERVER_PID" 2>/dev/null; then
+			echo "bench: server $SERVER_PID ignored SIGTERM for 10 s: SIGKILL" >&2
+			kill -KILL "$SERVER_PID" 2>/dev/null || true
+		fi
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	SERVER_PID=
+}
+cleanup() {
+	stop_server
+	rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PASSWORD=$(head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 24)
+[[ ${#PASSWORD} -ge 16 ]] || die "could not generate a password"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_server() {
+	local port=$1
+	BASE=http://127.0.0.1:$port
+	SERVER_CMD=("$BIN" up --data-dir "$TMP/data" --bind "127.0.0.1:$port" --admin-password "$PASSWORD"
+		--no-user-config)
+	"${SERVER_CMD[@]}" >"$TMP/server.log" 2>&1 &
+	SERVER_PID=$!
+	local code
+	for _ in $(seq 600); do
+		kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; return 1; }
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/identity/v3" || true)
+		[[ $code == 200 ]] && return 0
+		sleep 0.1
+	done
+	echo "bench: server did not answer 200 on $BASE/identity/v3 within 60 s (last: $code)" >&2
+	return 1
+}
+
+started=
+for _ in 1 2 3 4 5; do
+	PORT=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+	port_free "$PORT" || continue
+	if start_server "$PORT"; then
+		started=1
+		break
+	fi
+	[[ -z $SERVER_PID ]] || break
+	grep -qi 'in use' "$TMP/server.log" || break
+	rm -rf -- "$TMP/data"
+done
+if [[ -z $started ]]; then
+	echo "bench: the server failed to start; its log:" >&2
+	tail -n 40 "$TMP/server.log" >&2 || true
+	exit 2
+fi
+
+rss() { awk '/^VmRSS:/ { r = $2 " " $3 } /^VmHWM:/ { h = $2 " " $3 } END { printf "VmRSS %s, VmHWM %s", r, h }' "/proc/$SERVER_PID/status"; }
+
+AUTH_BODY=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$PASSWORD")
+TOKEN="" code=""
+for _ in $(seq 150); do
+	code=$(curl -sS -o "$TMP/token.json" -D "$TMP/token.hdr" -w '%{http_code}' --max-time 30 \
+		-H 'Content-Type: application/json' -d "$AUTH_BODY" "$BASE/identity/v3/auth/tokens" || true)
+	[[ $code == 401 ]] || break
+	sleep 0.2
+done
+TOKEN=$(awk 'tolower($1) == "x-subject-token:" { sub(/\r$/, "", $2); print $2 }' "$TMP/token.hdr")
+[[ $code == 201 && -n $TOKEN ]] || { head -c 2000 "$TMP/token.json" >&2; die "token issue answered $code"; }
+RSS_START=$(rss)
+
+IMG=$BASE/image/v2
+
+# --- the data ----------------------------------------------------------------------------------
+SRC=$TMP/src.img
+head -c "$SIZE" /dev/urandom >"$SRC"
+SRC_MD5=$(md5sum "$SRC" | awk '{ print $1 }')
+cat "$SRC" >/dev/null   # as cached as it will be for curl
+
+# --- measuring ---------------------------------------------------------------------------------
+now() { echo "$EPOCHREALTIME"; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.0f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+FAILED=0
+CHECKED=
+declare -A SPEEDS=()
+add() { SPEEDS[$1]+="$2 "; }
+
+disk_copy() {
+	local t0 t1
+	t0=$(now)
+	dd if="$SRC" of="$TMP/copy.img" bs=1M conv=fsync status=none
+	t1=$(now)
+	rm -f "$TMP/copy.img"
+	add disk_copy "$(mbps "$SIZE" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+}
+
+disk_read() {   # disk_read FILE
+	local t0 t1
+	t0=$(now)
+	dd if="$1" of=/dev/null bs=1M status=none
+	t1=$(now)
+	add disk_read "$(mbps "$(stat -c %s "$1")" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+}
+
+hashing() {   # what an upload must compute: md5 then sha512 of the data, on one core
+	local t0 t1
+	t0=$(now)
+	openssl dgst -md5 "$SRC" >/dev/null
+	openssl dgst -sha512 "$SRC" >/dev/null
+	t1=$(now)
+	add hashing "$(mbps "$SIZE" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+}
+
+loopback() {
+	local secs
+	secs=$("$PY" - "$SRC" <<'PYEOF'
+import socket, sys, threading, time
+path = sys.argv[1]
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+got = []
+def sink():
+    c, _ = srv.accept()
+    buf = bytearray(1 << 20)
+    n = 0
+    while True:
+        k = c.recv_into(buf)
+        if not k:
+            break
+        n += k
+    got.append(n)
+t = threading.Thread(target=sink)
+t.start()
+s = socket.create_connection(srv.getsockname())
+t0 = time.perf_counter()
+with open(path, "rb") as f:
+    s.sendfile(f)
+s.shutdown(socket.SHUT_WR)
+t.join()
+print(time.perf_counter() - t0)
+PYEOF
+)
+	add loopback "$(mbps "$SIZE" "$secs")"
+}
+
+CREATE_BODY='{"name":"bench","disk_format":"raw","container_format":"bare"}'
+image_create() {
+	curl -sS -f --max-time 30 -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' \
+		-d "$CREATE_BODY" "$IMG/images" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["id"])'
+}
+
+image_field() {   # image_field ID FIELD
+	curl -sS -f --max-time 30 -H "X-Auth-Token: $TOKEN" "$IMG/images/$1" |
+		"$PY" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+
+transfer() {   # one upload + download round
+	local id out code secs size stored dl_md5
+	id=$(image_create) || { echo "bench: image create failed" >&2; FAILED=1; return; }
+	out=$(curl -sS -o "$TMP/up.out" -w '%{http_code} %{time_total}' --max-time 600 -T "$SRC" \
+		-H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/octet-stream' "$IMG/images/$id/file" || true)
+	read -r code secs <<<"$out"
+	if [[ $code != 204 || $(image_field "$id" status) != active || $(image_field "$id" size) != "$SIZE" ||
+	      $(image_field "$id" checksum) != "$SRC_MD5" ]]; then
+		echo "bench: upload to $id answered '$out' and did not leave an active image with the file's size and md5:" >&2
+		head -c 1000 "$TMP/up.out" >&2; echo >&2
+		FAILED=1
+	else
+		add upload "$(mbps "$SIZE" "$secs")"
+	fi
+	# the stored file as the server will read it
+	stored=$(find "$TMP/data/images" -type f -size +$((SIZE / 1024 - 1))k -newer "$SRC" -printf '%T@ %p\n' 2>/dev/null |
+		sort -n | tail -n 1 | cut -d' ' -f2-)
+	[[ -n $stored ]] && disk_read "$stored"
+	# timed to /dev/null (a hashing client would be the slower end); the bytes are checked once
+	out=$(curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}' --max-time 600 \
+		-H "X-Auth-Token: $TOKEN" "$IMG/images/$id/file" || true)
+	read -r code secs size <<<"$out"
+	if [[ $code != 200 || $size != "$SIZE" ]]; then
+		echo "bench: download of $id answered '$out' (want 200 and $SIZE bytes)" >&2
+		FAILED=1
+	else
+		add download "$(mbps "$SIZE" "$secs")"
+	fi
+	if [[ -z $CHECKED ]]; then
+		dl_md5=$(curl -sS -f --max-time 600 -H "X-Auth-Token: $TOKEN" "$IMG/images/$id/file" | md5sum | awk '{ print $1 }')
+		if [[ $dl_md5 != "$SRC_MD5" ]]; then
+			echo "bench: the bytes downloaded from $id have md5 $dl_md5 (want $SRC_MD5)" >&2
+			FAILED=1
+		fi
+		CHECKED=1
+	fi
+	curl -sS -o /dev/null -X DELETE -H "X-Auth-Token: $TOKEN" "$IMG/images/$id" || true
+}
+
+LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
+for ((i = 1; i <= REPEAT; i++)); do
+	kill -0 "$SERVER_PID" 2>/dev/null || { FAILED=1; break; }
+	disk_copy
+	loopback
+	hashing
+	transfer
+done
+LOAD_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+	RSS_END=$(rss)
+else
+	RSS_END="(server gone)"
+	FAILED=1
+fi
+
+# --- the report --------------------------------------------------------------------------------
+med() {   # the median of the figures of one kind, 0 without any
+	local v
+	read -ra v <<<"${SPEEDS[$1]:-}"
+	if ((${#v[@]})); then median "${v[@]}"; else echo 0; fi
+}
+DISK_COPY=$(med disk_copy) DISK_READ=$(med disk_read) LOOP=$(med loopback)
+UP=$(med upload) DOWN=$(med download) HASH=$(med hashing)
+minof() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+ratio() { awk -v v="$1" -v a="$2" -v b="$3" 'BEGIN { m = (a < b ? a : b); if (m > 0) printf "%.2f", v / m; else print "-" }'; }
+UP_RATIO=$(ratio "$UP" "$DISK_COPY" "$LOOP")
+DOWN_RATIO=$(ratio "$DOWN" "$DISK_READ" "$LOOP")
+
+rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null) ]] && rev+=" (with uncommitted changes)"
+cat <<EOF
+## Image data benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')
+
+- monostack: $("$BIN" version 2>/dev/null || echo '?'), commit $rev; file store under $(df -P "$TMP" | awk 'NR == 2 { print $1 }') ($(findmnt -n -o FSTYPE --target "$TMP" 2>/dev/null || echo '?'))
+- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -sr); curl $(curl --version | awk 'NR == 1 { print $2 }'); client and server share them
+- image: $SIZE_MB MiB of random bytes; $REPEAT measurements of each kind, median shown (all: in MB/s below)
+- load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER
+
+| transfer | MB/s | reference | MB/s | ratio |
+| --- | ---: | --- | ---: | ---: |
+| upload (PUT .../file) | $UP | min(disk copy, loopback) | $(minof "$DISK_COPY" "$LOOP") | $UP_RATIO |
+| download (GET .../file) | $DOWN | min(disk read, loopback) | $(minof "$DISK_READ" "$LOOP") | $DOWN_RATIO |
+
+| baseline | MB/s |
+| --- | ---: |
+| disk copy (dd bs=1M conv=fsync) | $DISK_COPY |
+| disk read of the stored image (dd bs=1M) | $DISK_READ |
+| loopback TCP (sendfile → recv) | $LOOP |
+| md5 + sha512 on one core (openssl dgst -md5, then -sha512; not in the ratios) | $HASH |
+
+All measurements (MB/s): disk copy: ${SPEEDS[disk_copy]:-}; disk read: ${SPEEDS[disk_read]:-}; loopback: ${SPEEDS[loopback]:-}; hashing: ${SPEEDS[hashing]:-}; upload: ${SPEEDS[upload]:-}; download: ${SPEEDS[download]:-}
+
+- server RSS after start (/proc/$SERVER_PID/status): $RSS_START
+- server RSS after the transfers: $RSS_END
+
+Commands (TOKEN: an admin project token; ID: a new image per round):
+
+\`\`\`
+${SERVER_CMD[*]//$PASSWORD/\$ADMIN_PASSWORD}
+head -c $SIZE /dev/urandom > SRC
+dd if=SRC of=COPY bs=1M conv=fsync
+dd if=DATA_DIR/images/... of=/dev/null bs=1M
+curl -X POST -H "X-Auth-Token: \$TOKEN" -H 'Content-Type: application/json' -d '$CREATE_BODY' $IMG/images
+curl -o /dev/null -w '%{http_code} %{time_total}' -T SRC -H "X-Auth-Token: \$TOKEN" -H 'Content-Type: application/octet-stream' $IMG/images/ID/file
+curl -o /dev/null -w '%{http_code} %{time_total} %{size_download}' -H "X-Auth-Token: \$TOKEN" $IMG/images/ID/file
+\`\`\`
+EOF
+
+if (( FAILED )); then
+	echo "bench: some transfers failed (see above); the tail of the server log:" >&2
+	tail -n 20 "$TMP/server.log" >&2 || true
+	exit 1
+fi
