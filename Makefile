@@ -65,6 +65,7 @@ test:
 
 bench: all
 	MONOSTACK_BIN=$(abspath $(BIN)) bench/identity/run.sh
+	MONOSTACK_BIN=$(abspath $(BIN)) bench/image/run.sh
 
 fuzz:
 	$(MAKE) -C fuzz

@@ -388,7 +388,8 @@ static int cmd_up(const struct options *o)
 	printf("  admin password: in %s (user admin, project admin, domain Default)\n", pwfile);
 	printf("  export OS_CLOUD=monostack    # or: source %s/openrc\n"
 	       "  openstack token issue\n"
-	       "  openstack project create demo && openstack user create --password secret demo\n",
+	       "  openstack project create demo && openstack user create --password secret demo\n"
+	       "  openstack image create --disk-format qcow2 --container-format bare --file disk.qcow2 myimage\n",
 	       conf_str("DEFAULT", "data_dir"));
 	fflush(stdout);
 	log_info("serving on %s", base);
