@@ -60,6 +60,8 @@ void img_upload_release(struct img_upload *up, struct db_conn *c)
 	if (up->finished)
 		return;
 	up->finished = true;
+	img_hashpipe_free(up->pipe);
+	up->pipe = NULL;
 	img_writer_abort(up->w);
 	up->w = NULL;
 	if (up->loc[0])                   /* committed to the store, not recorded */
@@ -91,6 +93,7 @@ static void upload_cleanup(void *arg)
 		img_upload_release(up, c ? c : own);
 		db_put(own);
 	}
+	img_hashpipe_free(up->pipe);      /* its threads use the contexts freed below */
 	img_writer_abort(up->w);
 	EVP_MD_CTX_free(up->md5);
 	EVP_MD_CTX_free(up->sha);
@@ -188,7 +191,8 @@ struct img_upload *img_upload_new(struct http_req *r, enum img_up_kind kind, con
 	return up;
 }
 
-/* Starts the digests and the format probe (uploads to the store). */
+/* Starts the digests (on their own threads when they can be had) and the format probe
+ * (uploads to the store). */
 void img_upload_digests(struct img_upload *up, const struct img *im)
 {
 	up->md5 = EVP_MD_CTX_new();
@@ -197,6 +201,8 @@ void img_upload_digests(struct img_upload *up, const struct img *im)
 	    !EVP_DigestInit_ex(up->sha, EVP_sha512(), NULL))
 		abort();                          /* out of memory: as xmalloc does */
 	up->probe = img_probe_new(im->disk_format, im->container_format);
+	EVP_MD_CTX *ctx[] = { up->md5, up->sha };
+	up->pipe = img_hashpipe_new(ctx, 2);
 }
 
 /* Checks the declared size against the cap and the quota before any data flows. */
@@ -266,12 +272,18 @@ int img_upload_data(struct http_req *r, struct img_upload *up, const void *data,
 		return 0;
 	if ((int64_t)len > up->cap - up->bytes)
 		return img_upload_fail(r, up, img_upload_too_large(r));
-	if (up->md5) {
-		EVP_DigestUpdate(up->md5, data, len);
-		EVP_DigestUpdate(up->sha, data, len);
+	int rc;
+	if (up->pipe) {
 		img_probe_feed(up->probe, data, len);
+		rc = img_hashpipe_put(up->pipe, data, len, up->w);
+	} else {
+		if (up->md5) {
+			EVP_DigestUpdate(up->md5, data, len);
+			EVP_DigestUpdate(up->sha, data, len);
+			img_probe_feed(up->probe, data, len);
+		}
+		rc = img_writer_write(up->w, data, len);
 	}
-	int rc = img_writer_write(up->w, data, len);
 	if (rc < 0)
 		return img_upload_fail(r, up, img_upload_store_error(r, rc, up->w->err));
 	up->bytes += (int64_t)len;
@@ -312,11 +324,17 @@ int img_upload_finish(struct http_req *r, struct img_upload *up)
 	int rc = up->kind == IMG_UP_IMPORT ? 0 : img_quota_check(r, up->owner, up->bytes, false);
 	if (rc < 0)
 		return img_upload_fail(r, up, rc);
+	if (up->pipe && (rc = img_hashpipe_flush(up->pipe, up->w)) < 0)
+		return img_upload_fail(r, up, img_upload_store_error(r, rc, up->w->err));
 	char err[200];
 	rc = img_writer_commit(up->w, up->loc, sizeof up->loc, err, sizeof err);
 	up->w = NULL;
 	if (rc < 0)
 		return img_upload_fail(r, up, img_upload_store_error(r, rc, err));
+	if (up->pipe) {                   /* the last slots were hashed during the commit */
+		img_hashpipe_end(up->pipe);
+		up->pipe = NULL;
+	}
 	char md5[2 * EVP_MAX_MD_SIZE + 1], sha[2 * EVP_MAX_MD_SIZE + 1];
 	digest_hex(up->md5, md5);
 	digest_hex(up->sha, sha);

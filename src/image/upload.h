@@ -22,6 +22,7 @@ struct img_upload {
 	struct img_writer *w;
 	char loc[IMG_LOC_MAX];            /* committed data not yet recorded (removed on failure) */
 	EVP_MD_CTX *md5, *sha;
+	struct img_hashpipe *pipe;        /* hashes md5 and sha off this thread (NULL: inline) */
 	struct img_probe *probe;
 	int64_t bytes, cap, quota_at;
 	bool finished;                    /* the image was released, one way or the other */
@@ -58,5 +59,20 @@ int img_upload_set_prop(struct db_conn *c, const char *id, const char *name,
 int img_upload_store_error(struct http_req *r, int rc, const char *what);
 /* Records 413: the image is over image_size_cap. */
 int img_upload_too_large(struct http_req *r);
+
+/* --- hashpipe.c: the digests on their own threads, data in a constant-size ring --- */
+struct img_hashpipe;
+/* Starts one thread per digest context (1 or 2 of them); NULL when the threads cannot be had
+ * (the caller then hashes on its own). The contexts stay the caller's. */
+struct img_hashpipe *img_hashpipe_new(EVP_MD_CTX *const *ctx, int n);
+/* Takes data: copies it into the ring; each full slot goes to the digest threads and is written
+ * to w here (waiting while the threads are a whole ring behind). 0 or w's error. */
+int img_hashpipe_put(struct img_hashpipe *p, const void *data, size_t len, struct img_writer *w);
+/* Hands the last, partial slot over likewise. 0 or w's error. */
+int img_hashpipe_flush(struct img_hashpipe *p, struct img_writer *w);
+/* Waits until every byte handed over is hashed, ends the threads and frees p. */
+void img_hashpipe_end(struct img_hashpipe *p);
+/* Ends the threads without waiting for the rest and frees p. Accepts NULL. */
+void img_hashpipe_free(struct img_hashpipe *p);
 
 #endif
