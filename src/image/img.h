@@ -144,6 +144,11 @@ int img_task_begin(struct http_req *r, const char *image_id, const char *type, c
 int img_task_finish(struct http_req *r, const char *task_id, bool ok, const char *message,
 		    const json_t *result);
 
+/* --- recover.c --- */
+/* Puts images a previous run left held by an upload, stage or import back to queued and fails
+ * their unfinished tasks. Call once at start, before serving: 0 or -1 with err. */
+int img_recover(struct image_svc *svc, char *err, size_t errlen);
+
 /* --- route families --- */
 extern const struct route img_routes_version[];     /* version.c: discovery, /v2/info */
 extern const struct route img_routes_schemas[];     /* schemas.c */

@@ -205,7 +205,7 @@ struct image_svc *image_new(struct db *db, char *err, size_t errlen)
 		goto fail;
 	if (policy_load_file(svc->policy, conf_str("image", "policy_file"), err, errlen))
 		goto fail;
-	if (img_stores_open(svc, err, errlen))
+	if (img_stores_open(svc, err, errlen) || img_recover(svc, err, errlen))
 		goto fail;
 	svc->service = (struct http_service){
 		.name = "image",

@@ -539,3 +539,47 @@ def test_quota_properties_tags_members(quser, quota_cloud):
     r = api("POST", f"/v2/images/{iid}/members", {"member": uuid.uuid4().hex})
     assert r.status_code == 413, r.text
     api.delete(iid)
+
+
+# --- restart repair ----------------------------------------------------------------------------
+
+def test_restart_repairs_images_held_by_a_dead_upload(tmp_path):
+    """A server killed in the middle of an upload and of a stage leaves images `saving` and
+    `uploading`; the next start puts them back to `queued` with nothing kept, and they take data
+    again."""
+    db = scratch_db()
+    c = start_cloud(tmp_path, db=db)
+    socks = []
+    try:
+        api = ImageApi(c, c.conn().auth_token)
+        held = {}
+        for kind, path in (("file", "file"), ("stage", "stage")):
+            iid = api.create(disk_format="raw", container_format="bare")["id"]
+            s = socket.create_connection(("127.0.0.1", c.port), timeout=10)
+            s.sendall((f"PUT /image/v2/images/{iid}/{path} HTTP/1.1\r\n"
+                       f"Host: 127.0.0.1:{c.port}\r\nX-Auth-Token: {api.headers['X-Auth-Token']}\r\n"
+                       "Content-Type: application/octet-stream\r\n"
+                       f"Content-Length: {8 << 20}\r\n\r\n").encode() + os.urandom(1 << 20))
+            socks.append(s)
+            held[kind] = iid
+        assert wait_status(api, held["file"], ("saving",))["status"] == "saving"
+        assert wait_status(api, held["stage"], ("uploading",))["status"] == "uploading"
+        c.proc.kill()                   # no chance to clean up
+        c.proc.wait()
+    finally:
+        for s in socks:
+            s.close()
+    c = start_cloud(tmp_path, db=db)
+    try:
+        api = ImageApi(c, c.conn().auth_token)
+        for iid in held.values():
+            image = show(api, iid)
+            assert image["status"] == "queued", image
+            assert image["size"] is None and image["checksum"] is None, image
+        assert held["stage"] not in files_under(c.data_dir / "image-staging")
+        data = os.urandom(4096)
+        assert api.upload(held["file"], data).status_code == 204
+        check_hashes(show(api, held["file"]), data)
+        assert "back to queued" in c.log_path.read_text()
+    finally:
+        stop_cloud(c)
