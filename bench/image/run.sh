@@ -18,6 +18,9 @@
 #                                                               with the right size and md5)
 #   download    curl -o /dev/null GET /image/v2/images/ID/file (the md5 of the bytes is checked
 #                                                               by one more, untimed download)
+# then the metadata API rate with wrk (2 threads, 8 connections, BENCH_LIST_SECONDS each) over
+# 25 images of 5 extra properties and 2 tags: GET /v2/images (one page of all 25) and GET
+# /v2/images/ID,
 # and prints a Markdown table in MB/s (10^6 bytes per second) with
 #   upload ratio   = upload   / min(disk copy, loopback)
 #   download ratio = download / min(disk read, loopback)
@@ -40,6 +43,7 @@ cd "$ROOT"
 BIN=${MONOSTACK_BIN:-./build/monostack}
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 REPEAT=${BENCH_REPEAT:-3}
+LIST_SECONDS=${BENCH_LIST_SECONDS:-5}
 PY=/usr/bin/python3
 
 die() { echo "bench: $*" >&2; exit 2; }
@@ -270,6 +274,33 @@ for ((i = 1; i <= REPEAT; i++)); do
 	hashing
 	transfer
 done
+# --- metadata rate -------------------------------------------------------------------------------
+STATUS_LUA="$ROOT/bench/identity/status.lua"
+RATES=""
+rate() {   # rate LABEL URL: one wrk run (status.lua prints a BENCH_RESULT line); a table row
+	local out line rps p50 p99 errs
+	out=$(wrk -t2 -c8 -d"${LIST_SECONDS}s" --timeout 10s --latency -s "$STATUS_LUA" \
+		-H "X-Auth-Token: $TOKEN" "$2" 2>&1) || { echo "bench: wrk failed: $out" >&2; FAILED=1; return; }
+	line=$(grep '^BENCH_RESULT ' <<<"$out") || { echo "bench: no wrk result: $out" >&2; FAILED=1; return; }
+	rps=$(sed -E 's/.* rps=([0-9]+).*/\1/' <<<"$line")
+	p50=$(sed -E 's/.* p50_us=([0-9]+).*/\1/' <<<"$line")
+	p99=$(sed -E 's/.* p99_us=([0-9]+).*/\1/' <<<"$line")
+	errs=$(awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^(non2xx|sock_[a-z]+)=/) { split($i, kv, "="); n += kv[2] } print n }' <<<"$line")
+	[[ $errs == 0 ]] || FAILED=1
+	RATES+="| $1 | $rps | $((p50 / 1000)).$(printf '%02d' $((p50 % 1000 / 10))) ms | $((p99 / 1000)).$(printf '%02d' $((p99 % 1000 / 10))) ms | $errs |"$'\n'
+}
+if command -v wrk >/dev/null; then
+	for ((i = 0; i < 25; i++)); do
+		CREATE_BODY="{\"name\":\"list-$i\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\",\"os_distro\":\"debian\",\"os_version\":\"12\",\"hw_disk_bus\":\"virtio\",\"architecture\":\"x86_64\",\"description\":\"bench image $i\",\"tags\":[\"bench\",\"t$i\"]}"
+		LIST_ID=$(image_create) || { FAILED=1; break; }
+	done
+	CREATE_BODY='{"name":"bench","disk_format":"raw","container_format":"bare"}'
+	rate "image list (GET /v2/images, 25 per page)" "$IMG/images?limit=25"
+	rate "image show (GET /v2/images/ID)" "$IMG/images/$LIST_ID"
+else
+	echo "bench: wrk not installed: no metadata rates" >&2
+fi
+
 LOAD_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
 if kill -0 "$SERVER_PID" 2>/dev/null; then
 	RSS_END=$(rss)
@@ -313,6 +344,9 @@ cat <<EOF
 | loopback TCP (sendfile → recv) | $LOOP |
 | md5 + sha512 on one core (openssl dgst -md5, then -sha512; not in the ratios) | $HASH |
 
+| metadata request (wrk -t2 -c8) | requests/s | p50 | p99 | errors |
+| --- | ---: | ---: | ---: | ---: |
+$RATES
 All measurements (MB/s): disk copy: ${SPEEDS[disk_copy]:-}; disk read: ${SPEEDS[disk_read]:-}; loopback: ${SPEEDS[loopback]:-}; hashing: ${SPEEDS[hashing]:-}; upload: ${SPEEDS[upload]:-}; download: ${SPEEDS[download]:-}
 
 - server RSS after start (/proc/$SERVER_PID/status): $RSS_START

@@ -39,38 +39,91 @@ void img_from_row(struct http_req *r, const struct db_rows *rows, int i, struct 
 	im->os_hidden = db_bool(rows, i, c++);
 }
 
-int img_load_extras(struct http_req *r, struct img *im)
+/* "?, ?, ..." for n parameters, in the arena. */
+static const char *placeholders(struct arena *a, int n)
 {
+	char *s = arena_alloc(a, (size_t)n * 3 + 1), *w = s;
+	for (int i = 0; i < n; i++) {
+		if (i) {
+			*w++ = ',';
+			*w++ = ' ';
+		}
+		*w++ = '?';
+	}
+	*w = 0;
+	return s;
+}
+
+/* The image of ims with that id. Rows come ordered by image id, so the previous answer is
+ * tried first and the scan runs once per image of the page. */
+static struct img *find(struct img **ims, int n, const char *id, struct img **last)
+{
+	if (*last && !strcmp((*last)->id, id))
+		return *last;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(ims[i]->id, id))
+			return *last = ims[i];
+	return NULL;
+}
+
+int img_load_extras_many(struct http_req *r, struct img **ims, int n)
+{
+	if (n <= 0)
+		return 0;
 	struct db_conn *c = img_db(r);
+	const char *proj = img_caller_project(r);
+	struct db_arg *args = arena_alloc(r->arena, sizeof *args * (size_t)(n + 2));
+	args[0] = DB_TEXT(proj);
+	for (int i = 0; i < n; i++) {
+		args[i + 1] = DB_TEXT(ims[i]->id);
+		ims[i]->props = json_object();
+		arena_defer(r->arena, json_decref_void, ims[i]->props);
+		ims[i]->tags = json_array();
+		arena_defer(r->arena, json_decref_void, ims[i]->tags);
+		ims[i]->member_status = NULL;
+	}
+	args[n + 1] = DB_END_;
+	const char *in = placeholders(r->arena, n);
 	struct db_rows *rows;
-	int rc = db_query(c, &rows, "SELECT name, value FROM img_properties WHERE image_id = ? ORDER BY name",
-			  DB_TEXT(im->id));
+	struct img *last = NULL;
+	int rc = db_query_a(c, &rows, arena_printf(r->arena, "SELECT image_id, name, value FROM img_properties"
+						   " WHERE image_id IN (%s) ORDER BY image_id, name", in), args + 1);
 	if (rc < 0)
 		return img_db_error(r, rc, "properties");
-	im->props = json_object();
-	arena_defer(r->arena, json_decref_void, im->props);
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_object_set_new(im->props, db_text(rows, i, 0), json_string(db_text(rows, i, 1)));
+	for (int i = 0; i < db_rows_count(rows); i++) {
+		struct img *im = find(ims, n, db_text(rows, i, 0), &last);
+		if (im)
+			json_object_set_new(im->props, db_text(rows, i, 1), json_string(db_text(rows, i, 2)));
+	}
 	db_rows_free(rows);
-	rc = db_query(c, &rows, "SELECT value FROM img_tags WHERE image_id = ? ORDER BY value", DB_TEXT(im->id));
+	rc = db_query_a(c, &rows, arena_printf(r->arena, "SELECT image_id, value FROM img_tags"
+					       " WHERE image_id IN (%s) ORDER BY image_id, value", in), args + 1);
 	if (rc < 0)
 		return img_db_error(r, rc, "tags");
-	im->tags = json_array();
-	arena_defer(r->arena, json_decref_void, im->tags);
-	for (int i = 0; i < db_rows_count(rows); i++)
-		json_array_append_new(im->tags, json_string(db_text(rows, i, 0)));
-	db_rows_free(rows);
-	const char *proj = img_caller_project(r);
-	if (*proj) {
-		rc = db_query(c, &rows, "SELECT status FROM img_members WHERE image_id = ? AND member = ?",
-			      DB_TEXT(im->id), DB_TEXT(proj));
-		if (rc < 0)
-			return img_db_error(r, rc, "members");
-		if (db_rows_count(rows))
-			im->member_status = arena_strdup(r->arena, db_text(rows, 0, 0));
-		db_rows_free(rows);
+	for (int i = 0; i < db_rows_count(rows); i++) {
+		struct img *im = find(ims, n, db_text(rows, i, 0), &last);
+		if (im)
+			json_array_append_new(im->tags, json_string(db_text(rows, i, 1)));
 	}
+	db_rows_free(rows);
+	if (!*proj)
+		return 0;
+	rc = db_query_a(c, &rows, arena_printf(r->arena, "SELECT image_id, status FROM img_members"
+					       " WHERE member = ? AND image_id IN (%s)", in), args);
+	if (rc < 0)
+		return img_db_error(r, rc, "members");
+	for (int i = 0; i < db_rows_count(rows); i++) {
+		struct img *im = find(ims, n, db_text(rows, i, 0), &last);
+		if (im)
+			im->member_status = arena_strdup(r->arena, db_text(rows, i, 1));
+	}
+	db_rows_free(rows);
 	return 0;
+}
+
+int img_load_extras(struct http_req *r, struct img *im)
+{
+	return img_load_extras_many(r, &im, 1);
 }
 
 int img_not_found(struct http_req *r, const char *id)

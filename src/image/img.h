@@ -78,8 +78,10 @@ bool img_is_admin(struct http_req *r);
 /* --- image.c (the record) --- */
 /* Fills im from row i of a query selecting IMG_COLUMNS (props/tags/member_status not loaded). */
 void img_from_row(struct http_req *r, const struct db_rows *rows, int i, struct img *im);
-/* Loads properties and tags of im. 0 or an error recorded in r. */
+/* Loads properties, tags and the caller's membership of im. 0 or an error recorded in r. */
 int img_load_extras(struct http_req *r, struct img *im);
+/* The same for n images in three queries (a page of a list). */
+int img_load_extras_many(struct http_req *r, struct img **ims, int n);
 /* Loads an image the caller may see (get_image policy): 0 and *out, or 404 "No image found
  * with ID <id>" (also for images hidden by policy). Reads inside the request's open transaction
  * when there is one. */

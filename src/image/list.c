@@ -572,22 +572,23 @@ int img_list_images(struct http_req *r)
 	if (rc < 0)
 		return img_db_error(r, rc, "list");
 	int n = db_rows_count(rows);
+	struct img **page = arena_alloc(r->arena, sizeof *page * (size_t)(n ? n : 1));
+	for (int i = 0; i < n; i++) {
+		page[i] = arena_alloc(r->arena, sizeof *page[i]);
+		img_from_row(r, rows, i, page[i]);
+	}
+	db_rows_free(rows);
+	if ((rc = img_load_extras_many(r, page, n)) < 0)
+		return rc;
 	json_t *images = json_array();
 	const char *last = NULL;
 	for (int i = 0; i < n; i++) {
-		struct img *im = arena_alloc(r->arena, sizeof *im);
-		img_from_row(r, rows, i, im);
-		if (img_load_extras(r, im) < 0) {
-			db_rows_free(rows);
-			json_decref(images);
-			return ERR_INTERNAL;
-		}
+		struct img *im = page[i];
 		if (!img_allowed(r, "get_image", im))
 			continue;
 		json_array_append_new(images, img_render(r, im));
 		last = im->id;
 	}
-	db_rows_free(rows);
 	json_t *body = json_pack("{s:o,s:s,s:s}", "images", images, "first", link(r, p.echo, NULL),
 				 "schema", "/v2/schemas/images");
 	if (n && n == limit && last)
