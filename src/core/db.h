@@ -38,6 +38,14 @@ struct db_conn *db_get(struct db *db);
 /* Returns it (rolling back a transaction left open); accepts NULL. */
 void db_put(struct db_conn *c);
 
+/* A connection held by one scope (a request): checked out into *slot on first use, and put
+ * back when the arena is freed unless db_slot_put() returned it earlier (so a request that
+ * ends without a response, e.g. a client gone mid-upload, never keeps one). Returns *slot. */
+struct arena;
+struct db_conn *db_slot_get(struct db *db, struct db_conn **slot, struct arena *a);
+/* Returns the slot's connection now, rolling back anything left open; accepts an empty slot. */
+void db_slot_put(struct db_conn **slot);
+
 /* Write transaction: on SQLite only one is open at a time across the pool (BEGIN IMMEDIATE). */
 int db_begin(struct db_conn *c);
 int db_commit(struct db_conn *c);

@@ -284,3 +284,20 @@ void url_decode(const char *in, char *out, bool form)
 	}
 	*out = 0;
 }
+
+void url_encode(const char *in, char *out, bool form)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			*out++ = (char)*p;
+		} else if (form && *p == ' ') {
+			*out++ = '+';
+		} else {
+			*out++ = '%';
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 15];
+		}
+	}
+	*out = 0;
+}

@@ -40,5 +40,8 @@ int parse_bool(const char *s, bool *out);
 bool util_memeq_ct(const void *a, const void *b, size_t n);
 /* Decodes %XX (and '+' as space when form is true) into out (at least strlen(in)+1 bytes). */
 void url_decode(const char *in, char *out, bool form);
+/* Percent-encodes everything but letters, digits and -._~ (a space as '+' when form is true)
+ * into out (at least 3 * strlen(in) + 1 bytes). */
+void url_encode(const char *in, char *out, bool form);
 
 #endif

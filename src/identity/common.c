@@ -17,9 +17,7 @@ struct identity *ident(struct http_req *r)
 struct db_conn *ident_db(struct http_req *r)
 {
 	struct ident_req *ir = r->svc_data;
-	if (!ir->conn)
-		ir->conn = db_get(ir->id->db);
-	return ir->conn;
+	return db_slot_get(ir->id->db, &ir->conn, r->arena);
 }
 
 int ident_begin(struct http_req *r)
@@ -118,18 +116,8 @@ struct qbuf { struct http_req *r; char *s; };
 
 char *ident_url_escape(struct http_req *r, const char *v)
 {
-	static const char hx[] = "0123456789ABCDEF";
-	char *out = arena_alloc(r->arena, strlen(v) * 3 + 1), *o = out;
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (isalnum(*p) || strchr("-._~", *p)) {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hx[*p >> 4];
-			*o++ = hx[*p & 15];
-		}
-	}
-	*o = 0;
+	char *out = arena_alloc(r->arena, strlen(v) * 3 + 1);
+	url_encode(v, out, false);
 	return out;
 }
 

@@ -81,10 +81,8 @@ static int before(struct http_req *r)
 static void after(struct http_req *r)
 {
 	struct ident_req *ir = r->svc_data;
-	if (ir && ir->conn) {
-		db_put(ir->conn);     /* rolls back anything left open */
-		ir->conn = NULL;
-	}
+	if (ir)
+		db_slot_put(&ir->conn);   /* as soon as the response is queued */
 }
 
 static struct fernet_keys *load_keys(const char *dir, char *err, size_t errlen)

@@ -303,23 +303,11 @@ static int bool_param(struct params *p, const char *name, const char *v, bool *o
 	return 0;
 }
 
+/* Query-string encoding as Python's urlencode does it (a space as '+'). */
 static char *url_escape(struct arena *a, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = arena_alloc(a, strlen(s) * 3 + 1), *w = out;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    *c == '-' || *c == '_' || *c == '.' || *c == '~') {
-			*w++ = (char)*c;
-		} else if (*c == ' ') {
-			*w++ = '+';
-		} else {
-			*w++ = '%';
-			*w++ = hex[*c >> 4];
-			*w++ = hex[*c & 15];
-		}
-	}
-	*w = 0;
+	char *out = arena_alloc(a, strlen(s) * 3 + 1);
+	url_encode(s, out, true);
 	return out;
 }
 

@@ -128,10 +128,8 @@ static int before(struct http_req *r)
 static void after(struct http_req *r)
 {
 	struct img_req *ir = r->svc_data;
-	if (ir && ir->conn) {
-		db_put(ir->conn);     /* rolls back anything left open */
-		ir->conn = NULL;
-	}
+	if (ir)
+		db_slot_put(&ir->conn);   /* as soon as the response is queued, not after a download */
 }
 
 struct image_svc *img_svc(struct http_req *r)
@@ -139,24 +137,10 @@ struct image_svc *img_svc(struct http_req *r)
 	return ((struct img_req *)r->svc_data)->svc;
 }
 
-static void put_conn(void *arg)
-{
-	struct img_req *ir = arg;
-	if (ir->conn) {
-		db_put(ir->conn);
-		ir->conn = NULL;
-	}
-}
-
 struct db_conn *img_db(struct http_req *r)
 {
 	struct img_req *ir = r->svc_data;
-	if (!ir->conn) {
-		ir->conn = db_get(ir->svc->db);
-		/* a request that ends without a response (client gone) still returns it */
-		arena_defer(r->arena, put_conn, ir);
-	}
-	return ir->conn;
+	return db_slot_get(ir->svc->db, &ir->conn, r->arena);
 }
 
 int img_begin(struct http_req *r)

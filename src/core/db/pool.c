@@ -112,6 +112,26 @@ struct db_conn *db_get(struct db *db)
 	}
 }
 
+static void slot_put_void(void *slot)
+{
+	db_slot_put(slot);
+}
+
+struct db_conn *db_slot_get(struct db *db, struct db_conn **slot, struct arena *a)
+{
+	if (!*slot) {
+		*slot = db_get(db);
+		arena_defer(a, slot_put_void, slot);
+	}
+	return *slot;
+}
+
+void db_slot_put(struct db_conn **slot)
+{
+	db_put(*slot);
+	*slot = NULL;
+}
+
 void db_put(struct db_conn *c)
 {
 	if (!c)

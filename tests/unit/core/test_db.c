@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -557,6 +558,32 @@ static void *wait_for_conn(void *arg)
 	return NULL;
 }
 
+/* A slot holds one connection for its arena's life, or until db_slot_put(); an open
+ * transaction is rolled back on the way back. */
+static void test_slot(void **state)
+{
+	struct fx *f = fx(state);
+	struct db *db;
+	char err[512];
+	assert_int_equal(db_open(f->url, 1, &db, err, sizeof err), 0);
+	struct arena *a = arena_new();
+	struct db_conn **slot = arena_alloc(a, sizeof *slot);
+	struct db_conn *c = db_slot_get(db, slot, a);
+	assert_non_null(c);
+	assert_ptr_equal(db_slot_get(db, slot, a), c);   /* the same one while held */
+	assert_int_equal(db_begin(c), 0);
+	db_slot_put(slot);
+	assert_null(*slot);
+	db_slot_put(slot);                                 /* an empty slot is fine */
+	c = db_slot_get(db, slot, a);                      /* the pool's only connection came back */
+	assert_false(db_in_tx(c));
+	arena_free(a);                                     /* returns it again */
+	struct db_conn *again = db_get(db);
+	assert_ptr_equal(again, c);
+	db_put(again);
+	db_close(db);
+}
+
 static void test_pool_waits(void **state)
 {
 	struct fx *f = fx(state);
@@ -711,6 +738,7 @@ int main(void)
 		BOTH(test_crud),
 		BOTH(test_nulls),
 		BOTH(test_many_params),
+		BOTH(test_slot),
 		BOTH(test_unique_violation),
 		BOTH(test_foreign_key_violation),
 		BOTH(test_transactions),

@@ -243,6 +243,20 @@ static void test_b64url_vectors(void **state)
 	assert_string_equal(out, "");
 }
 
+static void test_url_encode(void **state)
+{
+	(void)state;
+	char out[64], back[64];
+	url_encode("a b/c~d_e.f-g&h=%", out, false);
+	assert_string_equal(out, "a%20b%2Fc~d_e.f-g%26h%3D%25");
+	url_encode("a b+c", out, true);
+	assert_string_equal(out, "a+b%2Bc");
+	url_decode(out, back, true);                 /* round trip */
+	assert_string_equal(back, "a b+c");
+	url_encode("\xc3\xa9", out, false);
+	assert_string_equal(out, "%C3%A9");
+}
+
 static void test_b64url_decode(void **state)
 {
 	(void)state;
@@ -422,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_time_round_trip),
 		cmocka_unit_test(test_time_now),
 		cmocka_unit_test(test_b64url_vectors),
+		cmocka_unit_test(test_url_encode),
 		cmocka_unit_test(test_b64url_decode),
 		cmocka_unit_test(test_b64url_round_trip),
 		cmocka_unit_test(test_hex_and_memeq),
