@@ -44,7 +44,7 @@ CONCURRENCY=${BENCH_CONCURRENCY:-8 32}
 TIMEOUT=${BENCH_TIMEOUT:-10s}
 HASH_ROUNDS=${BENCH_HASH_ROUNDS:-}
 
-die() { echo "bench: $*" >&2; exit 2; }
+. bench/lib.sh
 
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a positive integer (got '$DURATION')"
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_THREADS must be a positive integer (got '$THREADS')"
@@ -65,107 +65,19 @@ if ! command -v wrk >/dev/null; then
 fi
 
 # --- the server -------------------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/monostack-bench.XXXXXX")
-SERVER_PID=
-TOKEN=
-stop_server() {
-	if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 100); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$SERVER_PID" 2>/dev/null; then
-			echo "bench: server $SERVER_PID ignored SIGTERM for 10 s: SIGKILL" >&2
-			kill -KILL "$SERVER_PID" 2>/dev/null || true
-		fi
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=
-}
-cleanup() {
-	stop_server
-	rm -rf -- "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# A random alphanumeric password (JSON- and shell-safe).
-PASSWORD=$(head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 24)
-[[ ${#PASSWORD} -ge 16 ]] || die "could not generate a password"
-
+bench_init identity
 CONFIG_ARGS=()
 if [[ -n $HASH_ROUNDS ]]; then
 	printf '[identity]\npassword_hash_rounds = %s\n' "$HASH_ROUNDS" >"$TMP/bench.conf"
 	CONFIG_ARGS=(--config "$TMP/bench.conf")
 fi
-
-# A random loopback port in 20000-49999 that nothing answers on; a bind that fails anyway
-# ("in use" in the log) is retried on another port.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-start_server() {
-	local port=$1
-	BASE=http://127.0.0.1:$port
-	SERVER_CMD=("$BIN" up --data-dir "$TMP/data" --bind "127.0.0.1:$port" --admin-password "$PASSWORD"
-		--no-user-config "${CONFIG_ARGS[@]}")
-	"${SERVER_CMD[@]}" >"$TMP/server.log" 2>&1 &
-	SERVER_PID=$!
-	# Ready when GET /identity/v3 answers 200 (the admin user may not exist yet: see below).
-	local code
-	for _ in $(seq 600); do
-		kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; return 1; }
-		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/identity/v3" || true)
-		[[ $code == 200 ]] && return 0
-		sleep 0.1
-	done
-	echo "bench: server did not answer 200 on $BASE/identity/v3 within 60 s (last: $code)" >&2
-	return 1
-}
-
-started=
-for attempt in 1 2 3 4 5; do
-	PORT=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-	port_free "$PORT" || continue
-	if start_server "$PORT"; then
-		started=1
-		break
-	fi
-	[[ -z $SERVER_PID ]] || break           # running but not ready: don't try another port
-	grep -qi 'in use' "$TMP/server.log" || break
-	rm -rf -- "$TMP/data"
-done
-if [[ -z $started ]]; then
-	echo "bench: the server failed to start; its log:" >&2
-	tail -n 40 "$TMP/server.log" >&2 || true
-	exit 2
-fi
-
-rss() { awk '/^VmRSS:/ { r = $2 " " $3 } /^VmHWM:/ { h = $2 " " $3 } END { printf "VmRSS %s, VmHWM %s", r, h }' "/proc/$SERVER_PID/status"; }
+bench_start "${CONFIG_ARGS[@]}"
+rss() { bench_rss; }
 
 # --- the admin token -------------------------------------------------------------------------
-AUTH_BODY=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$PASSWORD")
-# The listener answers GET /identity/v3 before the first start has created the admin user
-# (bootstrap runs after http_server_start), so a 401 is retried for up to 30 s.
-TOKEN= code= early401=0
-for _ in $(seq 150); do
-	code=$(curl -sS -o "$TMP/token.json" -D "$TMP/token.hdr" -w '%{http_code}' --max-time 30 \
-		-H 'Content-Type: application/json' -d "$AUTH_BODY" "$BASE/identity/v3/auth/tokens" || true)
-	[[ $code == 401 ]] || break
-	early401=$((early401 + 1))
-	sleep 0.2
-done
-TOKEN=$(awk 'tolower($1) == "x-subject-token:" { sub(/\r$/, "", $2); print $2 }' "$TMP/token.hdr")
-if (( early401 > 0 )) && [[ $code == 201 ]]; then
-	echo "bench: note: token issue answered 401 $early401 time(s) after GET /identity/v3 was already 200 (server still bootstrapping)" >&2
-fi
-if [[ $code != 201 || -z $TOKEN ]]; then
-	echo "bench: token issue answered $code (X-Subject-Token $([[ -n $TOKEN ]] && echo present || echo missing)):" >&2
-	head -c 2000 "$TMP/token.json" >&2; echo >&2
-	echo "bench: the tail of the server log:" >&2
-	tail -n 20 "$TMP/server.log" >&2 || true
-	exit 2
+bench_token
+if (( BENCH_EARLY_401 > 0 )); then
+	echo "bench: note: token issue answered 401 $BENCH_EARLY_401 time(s) after GET /identity/v3 was already 200 (server still bootstrapping)" >&2
 fi
 # "After start": bootstrap done and one password check made.
 RSS_START=$(rss)
@@ -181,7 +93,7 @@ precheck() {
 	fi
 }
 precheck token-validate -H "X-Auth-Token: $TOKEN" -H "X-Subject-Token: $TOKEN" "$BASE/identity/v3/auth/tokens"
-precheck token-issue -H 'Content-Type: application/json' -d "$AUTH_BODY" "$BASE/identity/v3/auth/tokens"
+precheck token-issue -H 'Content-Type: application/json' -d "$BENCH_AUTH_BODY" "$BASE/identity/v3/auth/tokens"
 precheck project-list -H "X-Auth-Token: $TOKEN" "$BASE/identity/v3/projects"
 
 # --- the runs --------------------------------------------------------------------------------
@@ -315,7 +227,7 @@ Commands (ADMIN_PASSWORD is random per run; TOKEN is the X-Subject-Token of the 
 
 \`\`\`
 $(show_cmd "${SERVER_CMD[@]}")${HASH_ROUNDS:+   # $TMP/bench.conf: [identity] password_hash_rounds = $HASH_ROUNDS}
-$(show_cmd curl -si -H "Content-Type: application/json" -d "$AUTH_BODY" "$V3/auth/tokens")
+$(show_cmd curl -si -H "Content-Type: application/json" -d "$BENCH_AUTH_BODY" "$V3/auth/tokens")
 EOF
 printf '%s\n' "${COMMANDS[@]}"
 echo '```'

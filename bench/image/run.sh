@@ -46,7 +46,7 @@ REPEAT=${BENCH_REPEAT:-3}
 LIST_SECONDS=${BENCH_LIST_SECONDS:-5}
 PY=/usr/bin/python3
 
-die() { echo "bench: $*" >&2; exit 2; }
+. bench/lib.sh
 
 [[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZE_MB must be a positive integer (got '$SIZE_MB')"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer (got '$REPEAT')"
@@ -57,86 +57,12 @@ done
 SIZE=$(( SIZE_MB * 1024 * 1024 ))
 
 # --- the server -------------------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/monostack-bench-image.XXXXXX")
+bench_init image
 avail_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 (( avail_kib > 3 * SIZE / 1024 )) || die "$TMP has $((avail_kib >> 10)) MiB free; needs $((3 * SIZE >> 20)) MiB"
-SERVER_PID=
-stop_server() {
-	if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 100); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$SERVER_PID" 2>/dev/null; then
-			echo "bench: server $SERVER_PID ignored SIGTERM for 10 s: SIGKILL" >&2
-			kill -KILL "$SERVER_PID" 2>/dev/null || true
-		fi
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=
-}
-cleanup() {
-	stop_server
-	rm -rf -- "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-PASSWORD=$(head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 24)
-[[ ${#PASSWORD} -ge 16 ]] || die "could not generate a password"
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-start_server() {
-	local port=$1
-	BASE=http://127.0.0.1:$port
-	SERVER_CMD=("$BIN" up --data-dir "$TMP/data" --bind "127.0.0.1:$port" --admin-password "$PASSWORD"
-		--no-user-config)
-	"${SERVER_CMD[@]}" >"$TMP/server.log" 2>&1 &
-	SERVER_PID=$!
-	local code
-	for _ in $(seq 600); do
-		kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; return 1; }
-		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/identity/v3" || true)
-		[[ $code == 200 ]] && return 0
-		sleep 0.1
-	done
-	echo "bench: server did not answer 200 on $BASE/identity/v3 within 60 s (last: $code)" >&2
-	return 1
-}
-
-started=
-for _ in 1 2 3 4 5; do
-	PORT=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-	port_free "$PORT" || continue
-	if start_server "$PORT"; then
-		started=1
-		break
-	fi
-	[[ -z $SERVER_PID ]] || break
-	grep -qi 'in use' "$TMP/server.log" || break
-	rm -rf -- "$TMP/data"
-done
-if [[ -z $started ]]; then
-	echo "bench: the server failed to start; its log:" >&2
-	tail -n 40 "$TMP/server.log" >&2 || true
-	exit 2
-fi
-
-rss() { awk '/^VmRSS:/ { r = $2 " " $3 } /^VmHWM:/ { h = $2 " " $3 } END { printf "VmRSS %s, VmHWM %s", r, h }' "/proc/$SERVER_PID/status"; }
-
-AUTH_BODY=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$PASSWORD")
-TOKEN="" code=""
-for _ in $(seq 150); do
-	code=$(curl -sS -o "$TMP/token.json" -D "$TMP/token.hdr" -w '%{http_code}' --max-time 30 \
-		-H 'Content-Type: application/json' -d "$AUTH_BODY" "$BASE/identity/v3/auth/tokens" || true)
-	[[ $code == 401 ]] || break
-	sleep 0.2
-done
-TOKEN=$(awk 'tolower($1) == "x-subject-token:" { sub(/\r$/, "", $2); print $2 }' "$TMP/token.hdr")
-[[ $code == 201 && -n $TOKEN ]] || { head -c 2000 "$TMP/token.json" >&2; die "token issue answered $code"; }
+bench_start
+rss() { bench_rss; }
+bench_token
 RSS_START=$(rss)
 
 IMG=$BASE/image/v2
