@@ -121,7 +121,7 @@ static char *random_password(void)
 	return out;
 }
 
-int identity_bootstrap_run(struct identity *id, const struct identity_bootstrap *bs,
+int identity_bootstrap_run(struct identity *id, struct identity_bootstrap *bs,
 			   char **generated, char *err, size_t errlen)
 {
 	*generated = NULL;
@@ -186,6 +186,7 @@ int identity_bootstrap_run(struct identity *id, const struct identity_bootstrap 
 		ensure_endpoint(&b, &bs->endpoints[i], bs->region);
 	if (b.rc >= 0 && db_commit(b.c) < 0)
 		fail(&b, "commit");
+	snprintf(bs->admin_project_id, sizeof bs->admin_project_id, "%s", admin_project ? admin_project : "");
 	if (b.rc < 0)
 		db_rollback(b.c);
 	db_put(b.c);

@@ -33,13 +33,14 @@ struct identity_bootstrap {
 	const char *region;           /* "RegionOne" */
 	const struct identity_endpoint_spec *endpoints;
 	int nendpoints;
+	char admin_project_id[65];    /* out: the admin project's id */
 };
 
 /* Idempotent first-start setup: domain Default, project admin, user admin, roles
  * admin/member/reader (admin implies member implies reader), service project and users,
  * region, catalog (endpoints updated to the given URLs). *generated is set to a malloc'd
  * password when one was generated for a new admin (else NULL). 0 or -1 with err. */
-int identity_bootstrap_run(struct identity *id, const struct identity_bootstrap *b,
+int identity_bootstrap_run(struct identity *id, struct identity_bootstrap *b,
 			   char **generated, char *err, size_t errlen);
 
 /* Rotates the Fernet key repository of the configuration (keystone-manage fernet_rotate). */

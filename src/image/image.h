@@ -1,7 +1,9 @@
 /* image.h — the Glance v2 image service: the public face main uses to mount it. */
 #ifndef IMAGE_IMAGE_H
 #define IMAGE_IMAGE_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include "core/conf.h"
 #include "core/db.h"
 #include "core/http.h"
@@ -18,5 +20,31 @@ struct image_svc *image_new(struct db *db, char *err, size_t errlen);
 void image_free(struct image_svc *svc);
 /* The HTTP service to mount (prefix /image). */
 struct http_service *image_service(struct image_svc *svc);
+
+/* --- in-process calls for the compute service (inproc.c) --- */
+/* The image id as project_id may see it (admin: any): 0 and *out, a new reference shaped like
+ * GET /v2/images/{id} (status, disk_format, container_format, size, min_disk, min_ram, owner,
+ * visibility, and the extra properties such as kernel_id, ramdisk_id, os_command_line as
+ * top-level keys); ERR_NOTFOUND when it does not exist or is not visible; -1 with err on a
+ * database error. */
+int image_lookup(struct image_svc *svc, const char *id, const char *project_id, bool admin,
+		 json_t **out, char *err, size_t errlen);
+/* Writes the data of active image id to fd (from its current position). 0, ERR_NOTFOUND (no
+ * such image or no data), or -1 with err. No visibility check: callers looked it up first. */
+int image_fetch(struct image_svc *svc, const char *id, int fd, char *err, size_t errlen);
+/* Creates an image owned by owner (a snapshot): a new queued image named name with
+ * disk_format/container_format, visibility ("private" for snapshots, "public") and the extra
+ * properties props (object of strings, may be NULL). id receives its uuid. 0 or -1 with err. */
+int image_create_queued(struct image_svc *svc, const char *owner, const char *name,
+			const char *disk_format, const char *container_format, const char *visibility,
+			const json_t *props, char id[37], char *err, size_t errlen);
+/* Uploads the file at path as image id's data (queued → active, with checksums and size) or,
+ * with path NULL, records that the snapshot failed (the image is deleted). 0 or -1 with err. */
+int image_upload_file(struct image_svc *svc, const char *id, const char *path, char *err, size_t errlen);
+
+/* seed.c: registers the tiny test guest found in dir (tiny-vmlinuz, tiny-initrd, tiny.qcow2,
+ * tiny.cmdline from tests/images/build-tiny.sh) as public images tiny-kernel, tiny-ramdisk and
+ * tiny owned by owner, unless an image named tiny exists. Nothing to do (no files) is 0. */
+int image_seed_tiny(struct image_svc *svc, const char *dir, const char *owner, char *err, size_t errlen);
 
 #endif

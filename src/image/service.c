@@ -27,6 +27,8 @@ const struct conf_opt image_conf_opts[] = {
 	{ "image", "image_tag_quota", CONF_INT, "128", "tags per image (-1: unlimited)" },
 	{ "image", "list_limit_max", CONF_INT, "1000", "largest page of an image list" },
 	{ "image", "list_limit_default", CONF_INT, "25", "page size of an image list without ?limit" },
+	{ "image", "tiny_image_dir", CONF_STR, "$data_dir/tiny",
+	  "where `make up` builds the tiny test guest; registered as public images on first start" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
 
