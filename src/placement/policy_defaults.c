@@ -1,0 +1,46 @@
+/* policy_defaults.c — Placement's default policy as Zed enforces it (placement/policies/ modules with
+ * enforce_new_defaults off, so each new rule is or-ed with its deprecated "role:admin"): admins
+ * do everything, a system reader may read, and GET /usages is also open to a reader of the
+ * project asked about. The target is {project_id, user_id} of the caller (for /usages: the
+ * project_id of the query). */
+#include "placement/plc.h"
+
+const char plc_policy_defaults[] =
+	"\"admin_api\": \"role:admin\"\n"
+	"\"system_admin_api\": \"(role:admin and system_scope:all) or (role:admin)\"\n"
+	"\"system_reader_api\": \"(role:reader and system_scope:all) or (role:admin)\"\n"
+	"\"project_reader_api\": \"(role:reader and project_id:%(project_id)s) or (role:admin)\"\n"
+	"\"system_or_project_reader\": \"rule:system_reader_api or rule:project_reader_api\"\n"
+	"\"placement:resource_providers:list\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_providers:create\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:show\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_providers:update\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:delete\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:inventories:list\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_providers:inventories:create\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:inventories:show\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_providers:inventories:update\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:inventories:delete\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:aggregates:list\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_providers:aggregates:update\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:usages\": \"rule:system_reader_api\"\n"
+	"\"placement:usages\": \"rule:system_or_project_reader\"\n"
+	"\"placement:resource_providers:allocations:list\": \"rule:system_reader_api\"\n"
+	"\"placement:allocations:manage\": \"rule:system_admin_api\"\n"
+	"\"placement:allocations:list\": \"rule:system_reader_api\"\n"
+	"\"placement:allocations:update\": \"rule:system_admin_api\"\n"
+	"\"placement:allocations:delete\": \"rule:system_admin_api\"\n"
+	"\"placement:allocation_candidates:list\": \"rule:system_reader_api\"\n"
+	"\"placement:reshaper:reshape\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_classes:list\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_classes:create\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_classes:show\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_classes:update\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_classes:delete\": \"rule:system_admin_api\"\n"
+	"\"placement:traits:list\": \"rule:system_reader_api\"\n"
+	"\"placement:traits:show\": \"rule:system_reader_api\"\n"
+	"\"placement:traits:update\": \"rule:system_admin_api\"\n"
+	"\"placement:traits:delete\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:traits:list\": \"rule:system_reader_api\"\n"
+	"\"placement:resource_providers:traits:update\": \"rule:system_admin_api\"\n"
+	"\"placement:resource_providers:traits:delete\": \"rule:system_admin_api\"\n";
