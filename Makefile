@@ -50,6 +50,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmonostack.a
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libmonostack.a $(LDLIBS) -lcmocka
 
 up: deps all
+	@tests/images/build-tiny.sh $(DATA_DIR)/tiny || echo "make up: no tiny test image (see above); the cloud starts without it"
 	$(BIN) up --data-dir $(DATA_DIR)
 
 check: $(TEST_BIN)
@@ -59,7 +60,8 @@ test:
 	@scripts/deps.sh test
 	$(MAKE) all check
 	MONOSTACK_BIN=$(abspath $(BIN)) tests/run_api.sh
-	rc=0; for svc in identity image; do \
+	rc=0; for svc in identity image compute; do \
+	  [ $$svc = identity ] || [ $$svc = image ] || [ -f tests/tempest/$$svc.pass ] || continue; \
 	  MONOSTACK_BIN=$(abspath $(BIN)) tests/tempest/run.sh $$svc || rc=1; \
 	done; exit $$rc
 

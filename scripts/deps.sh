@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|test]
 #   build  packages to build and run monostack (compiler, libraries)
 #   test   everything: build + the packages used by the test suites
-#          (PostgreSQL, OpenStack clients, Tempest, pytest, wrk, curl)
+#          (PostgreSQL, OpenStack clients, Tempest, pytest, wrk, curl, QEMU)
 #
 # Checks with dpkg-query which packages are missing and is a fast no-op when
 # none are. Otherwise, as root it runs `apt-get update` once and
@@ -24,6 +24,7 @@ TEST_PKGS=(
   tempest python3-subunit python3-stestr
   python3-pytest python3-cryptography   # Fernet compatibility vectors in the unit tests
   wrk curl openssl                      # bench; TLS certificate for the API tests
+  qemu-system-x86 qemu-utils            # the compute qemu driver; qemu-img for test images
 )
 
 mode="${1:-test}"

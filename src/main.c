@@ -9,6 +9,8 @@
 #include "core/util.h"
 #include "identity/identity.h"
 #include "image/image.h"
+#include "placement/placement.h"
+#include "compute/compute.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -43,6 +45,7 @@ static const struct conf_opt core_opts[] = {
 
 struct options {
 	const char *data_dir, *config, *bind, *admin_password;
+	const char *controller;       /* compute: the controller's base URL */
 	bool no_user_config;
 };
 
@@ -55,13 +58,16 @@ static void usage(FILE *f)
 		"  db sync         create or upgrade the database schema\n"
 		"  fernet-rotate   rotate the token encryption keys\n"
 		"  config-sample   print a commented sample configuration\n"
+		"  compute         run a compute host for the cloud at --controller URL (needs [agent]\n"
+		"                  username/password of a user with the admin or service role)\n"
 		"  version         print the version\n"
 		"options:\n"
 		"  --data-dir DIR        data directory (default ./.monostack)\n"
 		"  --config FILE         configuration file (default DATA_DIR/monostack.conf if present)\n"
 		"  --bind HOST:PORT      listener address (default 127.0.0.1:8770)\n"
 		"  --admin-password PW   admin password for a new cloud (default: generated)\n"
-		"  --no-user-config      do not write ~/.config/openstack/clouds.yaml\n");
+		"  --no-user-config      do not write ~/.config/openstack/clouds.yaml\n"
+		"  --controller URL      compute: the cloud's base URL (e.g. http://10.0.0.1:8770)\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -72,6 +78,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "admin-password", required_argument, NULL, 'p' },
 		{ "no-user-config", no_argument, NULL, 'n' },
+		{ "controller", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -83,6 +90,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'b': o->bind = optarg; break;
 		case 'p': o->admin_password = optarg; break;
 		case 'n': o->no_user_config = true; break;
+		case 'C': o->controller = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -162,7 +170,9 @@ static struct db *open_db(void)
 		fprintf(stderr, "monostack: %s\n", err);
 		return NULL;
 	}
-	if (identity_migrate(db, err, sizeof err) || image_migrate(db, err, sizeof err)) {
+	if (identity_migrate(db, err, sizeof err) || image_migrate(db, err, sizeof err) ||
+	    placement_migrate(db, err, sizeof err) ||
+	    compute_migrate(db, err, sizeof err)) {
 		fprintf(stderr, "monostack: %s\n", err);
 		db_close(db);
 		return NULL;
@@ -200,6 +210,9 @@ static char *read_small_file(const char *path)
 }
 
 #define CLOUDS_MARK "# written by monostack"
+/* The compute microversion the client files ask for: from 2.37 `server create --nic none` and
+ * `--nic auto` work, and the CLI's default of 2.1 lacks most of what Nova added since. */
+#define CLIENT_COMPUTE_VERSION "2.79"
 
 /* Writes DATA_DIR/clouds.yaml and openrc (and the user's clouds.yaml when it is ours to write);
  * what the user should know about the latter goes into note. */
@@ -223,6 +236,7 @@ static void write_client_files(const char *auth_url, const char *password, const
 		 "    region_name: %s\n"
 		 "    interface: public\n"
 		 "    identity_api_version: 3\n"
+		 "    compute_api_version: \"" CLIENT_COMPUTE_VERSION "\"\n"
 		 "  monostack-system:\n"
 		 "    auth:\n"
 		 "      auth_url: %s\n"
@@ -232,7 +246,8 @@ static void write_client_files(const char *auth_url, const char *password, const
 		 "      system_scope: all\n"
 		 "    region_name: %s\n"
 		 "    interface: public\n"
-		 "    identity_api_version: 3\n",
+		 "    identity_api_version: 3\n"
+		 "    compute_api_version: \"" CLIENT_COMPUTE_VERSION "\"\n",
 		 auth_url, password, region, auth_url, password, region);
 	snprintf(path, sizeof path, "%s/clouds.yaml", dd);
 	if (write_file(path, text, 0600))
@@ -265,7 +280,8 @@ static void write_client_files(const char *auth_url, const char *password, const
 		 "export OS_USER_DOMAIN_NAME=Default\n"
 		 "export OS_PROJECT_DOMAIN_NAME=Default\n"
 		 "export OS_REGION_NAME=%s\n"
-		 "export OS_INTERFACE=public\n",
+		 "export OS_INTERFACE=public\n"
+		 "export OS_COMPUTE_API_VERSION=" CLIENT_COMPUTE_VERSION "\n",
 		 auth_url, password, region);
 	snprintf(path, sizeof path, "%s/openrc", dd);
 	if (write_file(path, text, 0600))
@@ -302,9 +318,27 @@ static int cmd_up(const struct options *o)
 		db_close(db);
 		return 1;
 	}
+	struct placement *plc = placement_new(db, err, sizeof err);
+	if (!plc) {
+		fprintf(stderr, "monostack: %s\n", err);
+		image_free(img);
+		identity_free(id);
+		db_close(db);
+		return 1;
+	}
+	struct compute_svc *cmp = compute_new(db, img, plc, err, sizeof err);
+	if (!cmp) {
+		fprintf(stderr, "monostack: %s\n", err);
+		placement_free(plc);
+		image_free(img);
+		identity_free(id);
+		db_close(db);
+		return 1;
+	}
 	/* Listen first (the port may be chosen by the kernel), bootstrap with the real URLs, then
 	 * serve: early clients wait in the backlog instead of seeing a half-made cloud. */
-	struct http_service *services[] = { identity_service(id), image_service(img) };
+	struct http_service *services[] = { identity_service(id), image_service(img), compute_service(cmp),
+					     placement_service(plc) };
 	struct http_config hc = {
 		.bind = conf_str("DEFAULT", "bind"),
 		.listen_fd = -1,
@@ -316,6 +350,8 @@ static int cmd_up(const struct options *o)
 	hc.listen_fd = http_listen(hc.bind, &port, err, sizeof err);
 	if (hc.listen_fd < 0) {
 		fprintf(stderr, "monostack: %s\n", err);
+		compute_free(cmp);
+		placement_free(plc);
 		image_free(img);
 		identity_free(id);
 		db_close(db);
@@ -336,12 +372,17 @@ static int cmd_up(const struct options *o)
 	size_t bl = strlen(base);
 	if (bl && base[bl - 1] == '/')
 		base[bl - 1] = 0;
-	char identity_url[600], image_url[600];
+	char identity_url[600], image_url[600], compute_url[600];
 	snprintf(identity_url, sizeof identity_url, "%s/identity", base);
 	snprintf(image_url, sizeof image_url, "%s/image", base);
+	snprintf(compute_url, sizeof compute_url, "%s/compute/v2.1", base);
+	char placement_url[600];
+	snprintf(placement_url, sizeof placement_url, "%s/placement", base);
 	struct identity_endpoint_spec eps[] = {
 		{ "identity", "keystone", identity_url },
 		{ "image", "glance", image_url },
+		{ "compute", "nova", compute_url },
+		{ "placement", "placement", placement_url },
 	};
 	/* Admin password: option, configuration, the one generated earlier, or a new one. */
 	char pwfile[4096];
@@ -366,16 +407,22 @@ static int cmd_up(const struct options *o)
 		if (generated || (pw && (!saved || strcmp(saved, pw))))
 			if (final_pw && write_file(pwfile, final_pw, 0600))
 				log_warn("cannot write %s", pwfile);
+		if (image_seed_tiny(img, conf_str("image", "tiny_image_dir"), bs.admin_project_id, err, sizeof err))
+			log_warn("the tiny test image was not registered: %s", err);
 		char auth_url[700];
 		snprintf(auth_url, sizeof auth_url, "%s/v3", identity_url);
 		if (final_pw)
 			write_client_files(auth_url, final_pw, bs.region, !o->no_user_config, note, sizeof note);
-		failed = http_server_start(&hc, services, (int)(sizeof services / sizeof services[0]), &srv, err, sizeof err);
+		failed = compute_start(cmp, base, err, sizeof err);
+		if (!failed)
+			failed = http_server_start(&hc, services, (int)(sizeof services / sizeof services[0]), &srv, err, sizeof err);
 	}
 	if (failed) {
 		fprintf(stderr, "monostack: %s\n", err);
 		if (!srv)
 			close(hc.listen_fd);
+		compute_free(cmp);
+		placement_free(plc);
 		image_free(img);
 		identity_free(id);
 		db_close(db);
@@ -400,11 +447,48 @@ static int cmd_up(const struct options *o)
 	sigwait(&stop, &sig);
 	log_info("signal %d: stopping", sig);
 	http_server_stop(srv);
+	compute_free(cmp);
+	placement_free(plc);
 	image_free(img);
 	identity_free(id);
 	db_close(db);
 	log_info("stopped");
 	return 0;
+}
+
+/* `monostack compute --controller URL`: a compute host (driver and agent, no database) working
+ * for the cloud at URL; SIGTERM stops the agent and leaves the guests running. */
+static int cmd_compute(const struct options *o)
+{
+	if (!o->controller || !*o->controller) {
+		fprintf(stderr, "monostack: compute needs --controller URL (the cloud's base URL)\n");
+		return 2;
+	}
+	if (make_data_dir())
+		return 1;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	char err[512];
+	struct compute_node *n = compute_node_new(o->controller, err, sizeof err);
+	if (!n || compute_node_start(n, err, sizeof err)) {
+		fprintf(stderr, "monostack: %s\n", err);
+		compute_node_free(n);
+		return 1;
+	}
+	printf("monostack %s — compute host for %s (data: %s; the controller reaches it at %s)\n",
+	       MONOSTACK_VERSION, o->controller, conf_str("DEFAULT", "data_dir"), compute_node_url(n));
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&stop, &sig);
+	log_info("signal %d: stopping (guests keep running)", sig);
+	bool failed = compute_node_failed(n);
+	compute_node_free(n);
+	log_info("stopped");
+	return failed ? 1 : 0;
 }
 
 static int cmd_db_sync(void)
@@ -416,6 +500,8 @@ static int cmd_db_sync(void)
 		return 1;
 	printf("identity schema at version %d\n", db_schema_version(db, "identity"));
 	printf("image schema at version %d\n", db_schema_version(db, "image"));
+	printf("compute schema at version %d\n", db_schema_version(db, "compute"));
+	printf("placement schema at version %d\n", db_schema_version(db, "placement"));
 	db_close(db);
 	return 0;
 }
@@ -438,6 +524,8 @@ int main(int argc, char **argv)
 	conf_register(core_opts);
 	conf_register(identity_conf_opts);
 	conf_register(image_conf_opts);
+	conf_register(compute_conf_opts);
+	conf_register(placement_conf_opts);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -472,6 +560,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (!strcmp(cmd, "up"))
 		return cmd_up(&o);
+	if (!strcmp(cmd, "compute"))
+		return cmd_compute(&o);
 	if (!strcmp(cmd, "db"))
 		return cmd_db_sync();
 	if (!strcmp(cmd, "fernet-rotate"))

@@ -42,6 +42,45 @@ int image_create_queued(struct image_svc *svc, const char *owner, const char *na
  * with path NULL, records that the snapshot failed (the image is deleted). 0 or -1 with err. */
 int image_upload_file(struct image_svc *svc, const char *id, const char *path, char *err, size_t errlen);
 
+/* --- in-process calls made for an API caller (inproc_list.c): the compute API's image proxy.
+ * caller is the compute request: its token decides (the image service's own visibility, policy,
+ * protection and quota rules apply), its arena holds the results; nothing is recorded in it.
+ * Images come shaped as Nova's image layer sees them: id, name, status (Glance's), visibility,
+ * owner, size (0 when unknown), min_ram, min_disk, created_at, updated_at ("...Z" strings),
+ * protected, disk_format, container_format, checksum, and properties (the extra properties).
+ * Failures are ERR_* codes with the image service's message in err. */
+struct image_query {
+	const char *name, *status;          /* exact matches (NULL: any) */
+	const char *changes_since;          /* ISO 8601: updated at or after it (NULL: any) */
+	const char *min_ram, *min_disk;     /* exact matches, as Glance v2 filters them (NULL: any) */
+	const json_t *props;                /* extra properties that must match {name: value}, or NULL */
+	const char *marker;                 /* list after this image (NULL: from the start) */
+	int limit;                          /* 1..1000 images at most */
+};
+/* The images the caller may list (own, public, shared and accepted; no community images of
+ * others, no hidden ones), newest first: 0 and *out (a new array), or ERR_BADREQ (bad filter
+ * or marker), ERR_FORBIDDEN (get_images), ERR_INTERNAL. */
+int image_list_for(struct image_svc *svc, struct http_req *caller, const struct image_query *q,
+		   json_t **out, char *err, size_t errlen);
+/* One image the caller may see: 0 and *out (new reference), or ERR_NOTFOUND. */
+int image_show_for(struct image_svc *svc, struct http_req *caller, const char *id, json_t **out,
+		   char *err, size_t errlen);
+/* Deletes an image (and its data) as DELETE /v2/images/{id} would for the caller: 0,
+ * ERR_NOTFOUND (not visible), ERR_FORBIDDEN (delete_image policy, protected). */
+int image_delete_for(struct image_svc *svc, struct http_req *caller, const char *id, char *err,
+		     size_t errlen);
+/* Replaces the extra properties of an image by props (an object of strings) as a PATCH would:
+ * 0 and *out (the image after, new reference), or ERR_NOTFOUND, ERR_FORBIDDEN (modify_image, a
+ * read-only or reserved name), ERR_BADREQ (a name of the image's own attributes, a bad value),
+ * ERR_TOOBIG (image_property_quota). */
+int image_set_props_for(struct image_svc *svc, struct http_req *caller, const char *id,
+			const json_t *props, json_t **out, char *err, size_t errlen);
+
+/* Backup rotation (createBackup): when image_id is a backup (image_type backup with
+ * instance_uuid and backup_type properties), deletes the oldest active backups of the same
+ * owner, instance and type beyond the newest keep. 0 or -1 with err. */
+int image_rotate_backups(struct image_svc *svc, const char *image_id, int64_t keep, char *err, size_t errlen);
+
 /* seed.c: registers the tiny test guest found in dir (tiny-vmlinuz, tiny-initrd, tiny.qcow2,
  * tiny.cmdline from tests/images/build-tiny.sh) as public images tiny-kernel, tiny-ramdisk and
  * tiny owned by owner, unless an image named tiny exists. Nothing to do (no files) is 0. */

@@ -270,10 +270,9 @@ static int show_image(struct http_req *r)
 	return http_reply_json(r, 200, img_render(r, im));
 }
 
-static int delete_image(struct http_req *r)
+int img_delete_image(struct http_req *r, const char *id)
 {
 	struct img *im;
-	const char *id = http_param(r, "image_id");
 	int rc = img_load(r, id, &im);
 	if (rc < 0)
 		return rc;
@@ -309,7 +308,13 @@ static int delete_image(struct http_req *r)
 	if (store && location)
 		img_store_remove(img_svc(r), store, location);
 	img_stage_remove(img_svc(r), id);
-	return http_reply_empty(r, 204);
+	return 0;
+}
+
+static int delete_image(struct http_req *r)
+{
+	int rc = img_delete_image(r, http_param(r, "image_id"));
+	return rc < 0 ? rc : http_reply_empty(r, 204);
 }
 
 const struct route img_routes_images[] = {

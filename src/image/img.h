@@ -114,6 +114,10 @@ bool img_is_reserved(const char *name);       /* location, deleted..., os_glance
 int img_enforce_visibility(struct http_req *r, const char *visibility, const struct img *im);
 /* Inserts extra properties (an object of strings) of image id. */
 int img_store_props(struct http_req *r, const char *id, const json_t *props);
+/* Deletes image id as r's caller may (get_image, delete_image, not protected) with its stored
+ * and staged data: 0, or 404/403 recorded in r (images.c; DELETE /v2/images/{id} and
+ * inproc_list.c). */
+int img_delete_image(struct http_req *r, const char *id);
 int img_list_images(struct http_req *r);      /* list.c: GET /v2/images */
 int img_patch_image(struct http_req *r);      /* patch.c: PATCH /v2/images/{id} */
 

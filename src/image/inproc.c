@@ -329,3 +329,53 @@ int image_upload_file(struct image_svc *svc, const char *id, const char *path, c
 	db_put(c);
 	return ret;
 }
+
+int image_rotate_backups(struct image_svc *svc, const char *image_id, int64_t keep, char *err, size_t errlen)
+{
+	struct db_conn *c = db_get(svc->db);
+	struct db_rows *rows = NULL, *old = NULL;
+	int ret = -1;
+	/* The new backup names its series: owner, instance and backup type. */
+	int rc = db_query(c, &rows, "SELECT i.owner, u.value, b.value FROM img_images i"
+			  " JOIN img_properties t ON t.image_id = i.id AND t.name = 'image_type' AND t.value = 'backup'"
+			  " JOIN img_properties u ON u.image_id = i.id AND u.name = 'instance_uuid'"
+			  " JOIN img_properties b ON b.image_id = i.id AND b.name = 'backup_type'"
+			  " WHERE i.id = ?", DB_TEXT(image_id));
+	if (rc < 0) {
+		db_fail(c, err, errlen, "backup series");
+		goto out;
+	}
+	if (db_rows_count(rows) == 0 || keep < 1) {      /* not a backup: nothing to rotate */
+		ret = 0;
+		goto out;
+	}
+	rc = db_query(c, &old, "SELECT i.id, i.store, i.location FROM img_images i"
+		      " JOIN img_properties t ON t.image_id = i.id AND t.name = 'image_type' AND t.value = 'backup'"
+		      " JOIN img_properties u ON u.image_id = i.id AND u.name = 'instance_uuid' AND u.value = ?"
+		      " JOIN img_properties b ON b.image_id = i.id AND b.name = 'backup_type' AND b.value = ?"
+		      " WHERE i.owner = ? AND i.status = 'active' AND i.protected = 0"
+		      " ORDER BY i.created_at DESC, i.id", DB_TEXT(db_text(rows, 0, 1)), DB_TEXT(db_text(rows, 0, 2)),
+		      DB_TEXT(db_text(rows, 0, 0)));
+	if (rc < 0) {
+		db_fail(c, err, errlen, "backups");
+		goto out;
+	}
+	ret = 0;
+	for (int i = (int)keep; i < db_rows_count(old); i++) {
+		const char *id = db_text(old, i, 0);
+		rc = db_exec(c, "DELETE FROM img_images WHERE id = ? AND status = 'active' AND protected = 0", DB_TEXT(id));
+		if (rc < 0) {
+			ret = db_fail(c, err, errlen, "backup delete");
+			break;
+		}
+		if (rc > 0 && !db_isnull(old, i, 2))
+			img_store_remove(svc, db_text(old, i, 1), db_text(old, i, 2));
+		if (rc > 0)
+			log_info("backup rotation deleted image %s", id);
+	}
+out:
+	db_rows_free(rows);
+	db_rows_free(old);
+	db_put(c);
+	return ret;
+}

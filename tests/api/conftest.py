@@ -13,6 +13,11 @@ directory, waits until GET /identity/v3 answers 200, and at the end stops it wit
 checks that it exited 0. The server's stdout+stderr go to <tmp>/monostack.log; its tail is
 attached to every failed test's report. Tests that need other server settings (e.g. image quotas)
 start their own with start_cloud(tmp, extra_config) and stop it with stop_cloud().
+
+Every server started here runs the compute service with the fake virt driver and FAKE_HOSTS
+simulated hosts (DEFAULT_CONFIG), never real guests; a test that wants others passes them in
+extra_config, e.g. start_cloud(tmp, {"compute": {"fake_hosts": 3}}) or
+{"compute": {"driver": "qemu"}}.
 """
 
 import json
@@ -40,6 +45,9 @@ STOP_TIMEOUT = 15.0
 # Server settings the tests rely on (lockout tests use these numbers).
 LOCKOUT_FAILURE_ATTEMPTS = 3
 LOCKOUT_DURATION = 5
+# Compute: the fake virt driver with this many hosts, unless a test's extra_config says otherwise.
+FAKE_HOSTS = 2
+DEFAULT_CONFIG = {"compute": {"driver": "fake", "fake_hosts": FAKE_HOSTS}}
 
 _running = None  # the Cloud of this session, for the failure-report hook
 
@@ -147,9 +155,17 @@ class Cloud:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def merged_config(extra=None):
+    """DEFAULT_CONFIG overridden option by option by extra ({section: {option: value}})."""
+    out = {sec: dict(opts) for sec, opts in DEFAULT_CONFIG.items()}
+    for section, opts in (extra or {}).items():
+        out.setdefault(section, {}).update(opts)
+    return out
+
+
 def _write_config(path, db, extra=None):
     """The server's config file; extra is {section: {option: value}} (not database or
-    security_compliance, which are always written here)."""
+    security_compliance, which are always written here), merged over DEFAULT_CONFIG."""
     lines = []
     if db:
         lines += ["[database]", f"connection = {db}", ""]
@@ -159,7 +175,7 @@ def _write_config(path, db, extra=None):
         f"lockout_duration = {LOCKOUT_DURATION}",
         "",
     ]
-    for section, opts in (extra or {}).items():
+    for section, opts in merged_config(extra).items():
         lines.append(f"[{section}]")
         lines += [f"{k} = {v}" for k, v in opts.items()]
         lines.append("")

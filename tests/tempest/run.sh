@@ -2,7 +2,7 @@
 # tests/tempest/run.sh — run one service's Tempest API tests against a fresh monostack.
 #
 # Usage: tests/tempest/run.sh SERVICE [--update] [--list] [--keep]
-#   SERVICE   identity (image, object, compute... once their templates exist)
+#   SERVICE   identity, image, compute (object, network, volume once their templates exist)
 #   --update  add the tests that passed but are not in tests/tempest/SERVICE.pass to it (sorted)
 #   --list    only print the test ids the regex selects (no server, no run)
 #   --keep    keep the temporary workspace (its path is printed)
@@ -14,6 +14,10 @@
 # suffix) to the output dir. Prints the new passes, the interop count
 # (tests/tempest/interop/SERVICE.txt) and `tempest-SERVICE: N passed, N failed, N skipped`.
 #
+# compute: the server runs the fake virt driver with COMPUTE_NODES hosts; before tempest starts,
+# tests/tempest/compute_setup.py uploads the two images tempest boots from and reads the highest
+# microversion, and the configuration is written again with them.
+#
 # RATCHET: every test id in tests/tempest/SERVICE.pass must pass, else exit 1 (naming them).
 # Also exit 1 if monostack does not start, or does not exit 0 on SIGTERM at the end.
 #
@@ -24,6 +28,7 @@
 #   TEMPEST_REGEX        override the test selection regex
 #   TEMPEST_TIMEOUT      seconds for the whole tempest run (default 1800)
 #   TEMPEST_OUT          output dir (default <repo>/build/tempest/SERVICE)
+#   COMPUTE_NODES        fake compute hosts for the compute run (default 2)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +36,7 @@ repo="$(cd "$here/../.." && pwd)"
 PY=/usr/bin/python3
 
 die() { echo "tempest/run.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 # ---- arguments ---------------------------------------------------------------------------------
 service="${1:-}"
@@ -75,6 +80,7 @@ LOCKOUT_FAILURE_ATTEMPTS=2
 LOCKOUT_DURATION=5
 UNIQUE_LAST_PASSWORD_COUNT=2
 MINIMUM_PASSWORD_AGE=0
+COMPUTE_NODES="${COMPUTE_NODES:-2}"
 
 # No OpenStack client settings or database override from the caller's environment.
 while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^OS_|^MONOSTACK_DB$' || true)
@@ -133,7 +139,8 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Fill the @NAME@ placeholders of the template (values from the environment of this call).
+# Fill the @NAME@ placeholders of the template (values from the environment of this call:
+# T_NAME for @NAME@; the first six are required, the compute ones used where set).
 render_conf() {
   "$PY" - "$template" "$1" <<'PYEOF'
 import os, re, sys
@@ -143,6 +150,10 @@ names = ["WORKSPACE", "ADMIN_PASSWORD", "URI_V3", "LOCKOUT_FAILURE_ATTEMPTS",
          "LOCKOUT_DURATION", "UNIQUE_LAST_PASSWORD_COUNT"]
 for n in names:
     text = text.replace(f"@{n}@", os.environ["T_" + n])
+for n in ["COMPUTE_IMAGE_REF", "COMPUTE_IMAGE_REF_ALT", "COMPUTE_MAX_MICROVERSION",
+          "COMPUTE_NODES"]:
+    if "T_" + n in os.environ:
+        text = text.replace(f"@{n}@", os.environ["T_" + n])
 left = sorted(set(re.findall(r"@[A-Z0-9_]+@", text)))
 if left:
     sys.exit(f"{src}: unknown placeholders {' '.join(left)}")
@@ -159,10 +170,16 @@ password="pw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 base="http://127.0.0.1:$port"
 auth_url="$base/identity/v3"
 
-T_WORKSPACE="$work/ws" T_ADMIN_PASSWORD="$password" T_URI_V3="$auth_url" \
-T_LOCKOUT_FAILURE_ATTEMPTS="$LOCKOUT_FAILURE_ATTEMPTS" T_LOCKOUT_DURATION="$LOCKOUT_DURATION" \
-T_UNIQUE_LAST_PASSWORD_COUNT="$UNIQUE_LAST_PASSWORD_COUNT" \
-  render_conf "$work/ws/etc/tempest.conf"
+export T_WORKSPACE="$work/ws" T_ADMIN_PASSWORD="$password" T_URI_V3="$auth_url" \
+  T_LOCKOUT_FAILURE_ATTEMPTS="$LOCKOUT_FAILURE_ATTEMPTS" T_LOCKOUT_DURATION="$LOCKOUT_DURATION" \
+  T_UNIQUE_LAST_PASSWORD_COUNT="$UNIQUE_LAST_PASSWORD_COUNT"
+if [[ "$service" == compute ]]; then
+  # Stand-ins until the server is up (enough for --list); compute_setup.py gives the real ones.
+  export T_COMPUTE_IMAGE_REF=00000000-0000-0000-0000-000000000000 \
+    T_COMPUTE_IMAGE_REF_ALT=00000000-0000-0000-0000-000000000001 \
+    T_COMPUTE_MAX_MICROVERSION=2.1 T_COMPUTE_NODES="$COMPUTE_NODES"
+fi
+render_conf "$work/ws/etc/tempest.conf"
 
 if ((list_only)); then
   (cd "$work/ws" && tempest run --list-tests --regex "$regex") 2>/dev/null \
@@ -188,6 +205,9 @@ done
   printf 'lockout_duration = %s\n' "$LOCKOUT_DURATION"
   printf 'unique_last_password_count = %s\n' "$UNIQUE_LAST_PASSWORD_COUNT"
   printf 'minimum_password_age = %s\n' "$MINIMUM_PASSWORD_AGE"
+  if [[ "$service" == compute ]]; then
+    printf '\n[compute]\ndriver = fake\nfake_hosts = %s\n' "$COMPUTE_NODES"
+  fi
 } >"$work/monostack.conf"
 cp "$work/monostack.conf" "$out/monostack.conf"
 
@@ -214,6 +234,20 @@ if ((!ready)); then
   exit 1
 fi
 echo "monostack pid $ms_pid on $base (db: ${MONOSTACK_TEST_DB:-sqlite default})" >&2
+
+# ---- service-specific preparation --------------------------------------------------------------
+if [[ "$service" == compute ]]; then
+  setup="$("$PY" "$here/compute_setup.py" --auth-url "$auth_url" --password "$password" \
+    --workdir "$work" --hosts "$COMPUTE_NODES")" || die "compute preparation failed"
+  while IFS='=' read -r k v; do
+    case "$k" in
+      COMPUTE_IMAGE_REF|COMPUTE_IMAGE_REF_ALT|COMPUTE_MAX_MICROVERSION) export "T_$k=$v" ;;
+    esac
+  done <<<"$setup"
+  echo "compute: images $T_COMPUTE_IMAGE_REF $T_COMPUTE_IMAGE_REF_ALT," \
+    "microversions 2.1-$T_COMPUTE_MAX_MICROVERSION, $COMPUTE_NODES fake hosts" >&2
+  render_conf "$work/ws/etc/tempest.conf"
+fi
 
 # ---- run tempest -------------------------------------------------------------------------------
 cp "$work/ws/etc/tempest.conf" "$out/tempest.conf"
