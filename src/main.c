@@ -1,4 +1,5 @@
-/* main.c — the monostack command: `up` (all-in-one cloud), `db sync`, `fernet-rotate`,
+/* main.c — the monostack command: `up` (all-in-one cloud), `compute` (a compute host working for
+ * a controller elsewhere), `db sync`, `fernet-rotate`,
  * `config-sample`, `version`. Parses options, loads configuration and hands over to the
  * services; every service is reached through its public header. */
 #include "core/arena.h"

@@ -13,19 +13,6 @@
 
 static const char *const NO_TASK[] = { "", NULL };
 
-static int unexpected(struct http_req *r, const char *field, const char *k)
-{
-	return cmp_bad_field(r, field, arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)", k));
-}
-
-static char *dumps(struct http_req *r, const json_t *j)
-{
-	char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	char *s = arena_strdup(r->arena, t);
-	free(t);
-	return s;
-}
-
 /* --- rebuild --- */
 
 static bool rebuild_key_ok(struct http_req *r, const char *k)
@@ -56,7 +43,7 @@ int srv_rebuild(struct http_req *r, struct srv *s, json_t *arg)
 	json_t *v;
 	json_object_foreach(arg, k, v)
 		if (!rebuild_key_ok(r, k))
-			return unexpected(r, "rebuild", k);
+			return cmp_v_unexpected(r, "rebuild", k);
 	json_t *img = json_object_get(arg, "imageRef");
 	if (!img)
 		return cmp_bad_field(r, "rebuild", "'imageRef' is a required property");
@@ -156,7 +143,7 @@ int srv_rebuild(struct http_req *r, struct srv *s, json_t *arg)
 		rc = db_exec(c, "UPDATE cmp_instances SET user_data = ? WHERE uuid = ?", DB_TEXT(json_string_value(ud)), DB_TEXT(s->uuid));
 	if (rc >= 0 && tc)
 		rc = db_exec(c, "UPDATE cmp_instances SET trusted_certs = ? WHERE uuid = ?",
-			     DB_TEXT(json_is_null(tc) ? NULL : dumps(r, tc)), DB_TEXT(s->uuid));
+			     DB_TEXT(json_is_null(tc) ? NULL : cmp_json_text(r, tc)), DB_TEXT(s->uuid));
 	if (rc >= 0 && md) {
 		rc = db_exec(c, "DELETE FROM cmp_instance_metadata WHERE instance_uuid = ?", DB_TEXT(s->uuid));
 		json_object_foreach(md, k, v)
@@ -201,9 +188,9 @@ static json_t *flavor_json(const struct cmp_flavor *f, const char *specs_text, j
 
 /* Moving a guest keeps its disk only on the fake driver: the qemu driver has no resize or
  * migration yet, and recreating the guest would lose its disk. */
-static int can_move(struct http_req *r, const char *what)
+static int can_move(struct http_req *r, const struct srv *s, const char *what)
 {
-	const char *drv = cmp_agent_driver(cmp_svc(r));
+	const char *drv = cmp_host_driver(r, s->host);
 	if (strcmp(drv, "fake"))
 		return http_error(r, ERR_CONFLICT, "The %s compute driver cannot %s servers.", drv, what);
 	return 0;
@@ -244,8 +231,8 @@ static int start_move(struct http_req *r, struct srv *s, const struct cmp_flavor
 			     " new_flavor = ?,"
 			     " old_vm_state = vm_state, auto_disk_config = CASE WHEN CAST(? AS VARCHAR(255)) IS NULL THEN auto_disk_config ELSE ? END,"
 			     " updated_at = ? WHERE uuid = ? AND task_state IS NULL AND deleted = 0", DB_TEXT(r->request_id),
-			     DB_TEXT(dumps(r, old_j)),
-			     DB_TEXT(dumps(r, new_j)), DB_TEXT(disk_config),
+			     DB_TEXT(cmp_json_text(r, old_j)),
+			     DB_TEXT(cmp_json_text(r, new_j)), DB_TEXT(disk_config),
 			     DB_BOOL(disk_config && !strcmp(disk_config, "AUTO")), DB_INT(now), DB_TEXT(s->uuid));
 	json_decref(old_j);
 	json_decref(new_j);
@@ -273,7 +260,7 @@ int srv_resize(struct http_req *r, struct srv *s, json_t *arg)
 	json_t *v;
 	json_object_foreach(arg, k, v)
 		if (strcmp(k, "flavorRef") && strcmp(k, "OS-DCF:diskConfig"))
-			return unexpected(r, "resize", k);
+			return cmp_v_unexpected(r, "resize", k);
 	json_t *fr = json_object_get(arg, "flavorRef"), *dc = json_object_get(arg, "OS-DCF:diskConfig");
 	const char *fid = NULL;
 	if (json_is_integer(fr))
@@ -293,7 +280,7 @@ int srv_resize(struct http_req *r, struct srv *s, json_t *arg)
 		return rc;
 	if (!srv_host_up(cmp_db(r), s->host))
 		return http_error(r, ERR_CONFLICT, "Service is unavailable at this time.");
-	if ((rc = can_move(r, "resize")) < 0)
+	if ((rc = can_move(r, s, "resize")) < 0)
 		return rc;
 	struct cmp_flavor nf;
 	rc = cmp_flavor_get(r, fid, false, &nf);
@@ -328,7 +315,7 @@ int srv_migrate(struct http_req *r, struct srv *s, json_t *arg)
 		json_t *v;
 		json_object_foreach(arg, k, v)
 			if (strcmp(k, "host"))
-				return unexpected(r, "migrate", k);
+				return cmp_v_unexpected(r, "migrate", k);
 		json_t *h = json_object_get(arg, "host");
 		if (h && !json_is_null(h)) {
 			if (!json_is_string(h) || !json_string_length(h) || json_string_length(h) > 255)
@@ -344,7 +331,7 @@ int srv_migrate(struct http_req *r, struct srv *s, json_t *arg)
 		return rc;
 	if (!srv_host_up(cmp_db(r), s->host))
 		return http_error(r, ERR_CONFLICT, "Service is unavailable at this time.");
-	if ((rc = can_move(r, "migrate")) < 0)
+	if ((rc = can_move(r, s, "migrate")) < 0)
 		return rc;
 	if (host) {
 		if (!strcmp(host, s->host))
@@ -381,20 +368,28 @@ static int finished_migration(struct http_req *r, struct srv *s, char mig[37])
 	return found ? 0 : http_error(r, ERR_BADREQ, "Instance has not been resized.");
 }
 
-int srv_confirm_resize(struct http_req *r, struct srv *s, json_t *arg)
+/* What confirmResize and revertResize check first (policy rule, the finished migration into
+ * mig, the lock, the resized state for method), then the transaction they open. */
+static int resize_end_begin(struct http_req *r, struct srv *s, const char *rule, const char *method, char mig[37])
 {
-	int rc = cmp_enforce(r, "os_compute_api:servers:confirm_resize", s->project_id, NULL);
+	int rc = cmp_enforce(r, rule, s->project_id, NULL);
 	if (rc < 0)
 		return rc;
-	char mig[37];
 	if ((rc = finished_migration(r, s, mig)) < 0)
 		return rc;
 	if ((rc = srv_check_lock(r, s)) < 0)
 		return rc;
 	static const char *const vm[] = { VM_RESIZED, NULL };
-	if ((rc = srv_check_state(r, s, "confirmResize", vm, NO_TASK, true)) < 0)
+	if ((rc = srv_check_state(r, s, method, vm, NO_TASK, true)) < 0)
 		return rc;
-	if ((rc = cmp_begin(r)) < 0)
+	return cmp_begin(r);
+}
+
+int srv_confirm_resize(struct http_req *r, struct srv *s, json_t *arg)
+{
+	char mig[37];
+	int rc = resize_end_begin(r, s, "os_compute_api:servers:confirm_resize", "confirmResize", mig);
+	if (rc < 0)
 		return rc;
 	struct db_conn *c = cmp_db(r);
 	int64_t now = time_now_us();
@@ -415,18 +410,9 @@ int srv_confirm_resize(struct http_req *r, struct srv *s, json_t *arg)
 
 int srv_revert_resize(struct http_req *r, struct srv *s, json_t *arg)
 {
-	int rc = cmp_enforce(r, "os_compute_api:servers:revert_resize", s->project_id, NULL);
-	if (rc < 0)
-		return rc;
 	char mig[37];
-	if ((rc = finished_migration(r, s, mig)) < 0)
-		return rc;
-	if ((rc = srv_check_lock(r, s)) < 0)
-		return rc;
-	static const char *const vm[] = { VM_RESIZED, NULL };
-	if ((rc = srv_check_state(r, s, "revertResize", vm, NO_TASK, true)) < 0)
-		return rc;
-	if ((rc = cmp_begin(r)) < 0)
+	int rc = resize_end_begin(r, s, "os_compute_api:servers:revert_resize", "revertResize", mig);
+	if (rc < 0)
 		return rc;
 	rc = db_exec(cmp_db(r), "UPDATE cmp_migrations SET status = 'reverting', updated_at = ? WHERE uuid = ?",
 		     DB_INT(time_now_us()), DB_TEXT(mig));
@@ -458,7 +444,7 @@ static int snapshot(struct http_req *r, struct srv *s, const char *method, const
 	json_t *v;
 	json_object_foreach(md, k, v)
 		json_object_set(props, k, v);
-	const char *fmt = !strcmp(cmp_agent_driver(cmp_svc(r)), "qemu") ? "qcow2" : "raw";
+	const char *fmt = !strcmp(cmp_host_driver(r, s->host), "qemu") ? "qcow2" : "raw";
 	char err[256] = "";
 	rc = image_create_queued(cmp_svc(r)->images, s->project_id, name, fmt, "bare", "private", props, image_id,
 				 err, sizeof err);
@@ -490,7 +476,7 @@ int srv_create_image(struct http_req *r, struct srv *s, json_t *arg)
 	json_t *v;
 	json_object_foreach(arg, k, v)
 		if (strcmp(k, "name") && strcmp(k, "metadata"))
-			return unexpected(r, "createImage", k);
+			return cmp_v_unexpected(r, "createImage", k);
 	json_t *name = json_object_get(arg, "name"), *md = json_object_get(arg, "metadata");
 	int rc;
 	if (!name)
@@ -520,7 +506,7 @@ int srv_create_backup(struct http_req *r, struct srv *s, json_t *arg)
 	json_t *v;
 	json_object_foreach(arg, k, v)
 		if (strcmp(k, "name") && strcmp(k, "metadata") && strcmp(k, "backup_type") && strcmp(k, "rotation"))
-			return unexpected(r, "createBackup", k);
+			return cmp_v_unexpected(r, "createBackup", k);
 	json_t *name = json_object_get(arg, "name"), *md = json_object_get(arg, "metadata");
 	json_t *type = json_object_get(arg, "backup_type"), *rot = json_object_get(arg, "rotation");
 	int rc;
@@ -565,7 +551,7 @@ int srv_live_migrate(struct http_req *r, struct srv *s, json_t *arg)
 		bool ok = !strcmp(k, "host") || !strcmp(k, "block_migration") || (!v225 && !strcmp(k, "disk_over_commit")) ||
 			  (v230 && !strcmp(k, "force"));
 		if (!ok)
-			return unexpected(r, "os-migrateLive", k);
+			return cmp_v_unexpected(r, "os-migrateLive", k);
 	}
 	json_t *h = json_object_get(arg, "host"), *bm = json_object_get(arg, "block_migration");
 	json_t *doc = json_object_get(arg, "disk_over_commit"), *force = json_object_get(arg, "force");
@@ -590,7 +576,7 @@ int srv_live_migrate(struct http_req *r, struct srv *s, json_t *arg)
 		return rc;
 	static const char *const vm[] = { VM_ACTIVE, VM_PAUSED, NULL };
 	if ((rc = srv_check_state(r, s, "os-migrateLive", vm, NO_TASK, true)) < 0 || (rc = srv_check_host(r, s)) < 0 ||
-	    (rc = can_move(r, "live-migrate")) < 0)
+	    (rc = can_move(r, s, "live-migrate")) < 0)
 		return rc;
 	struct db_rows *rows = NULL;
 	if (host) {

@@ -165,7 +165,7 @@ static int lock(struct http_req *r, struct srv *s, json_t *arg)
 		json_t *v;
 		json_object_foreach(arg, k, v)
 			if (strcmp(k, "locked_reason"))
-				return cmp_bad_field(r, "lock", arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)", k));
+				return cmp_v_unexpected(r, "lock", k);
 		json_t *lr = json_object_get(arg, "locked_reason");
 		if (lr && (!json_is_string(lr) || json_string_length(lr) < 1 || json_string_length(lr) > 255))
 			return cmp_bad_field(r, "locked_reason", "Value must be a string of 1 to 255 characters");
@@ -245,7 +245,7 @@ static int change_password(struct http_req *r, struct srv *s, json_t *arg)
 	static const char *const vm[] = { VM_ACTIVE, NULL };
 	if ((rc = srv_check_state(r, s, "changePassword", vm, NO_TASK, true)) < 0)
 		return rc;
-	const char *drv = cmp_agent_driver(cmp_svc(r));
+	const char *drv = cmp_host_driver(r, s->host);
 	if (strcmp(drv, "fake"))
 		return http_error(r, ERR_CONFLICT, "QEMU guest agent is not enabled");
 	if ((rc = cmp_begin(r)) < 0)
@@ -286,7 +286,7 @@ static int console_output(struct http_req *r, struct srv *s, json_t *arg)
 	json_t *v;
 	json_object_foreach(arg, k, v)
 		if (strcmp(k, "length"))
-			return cmp_bad_field(r, "os-getConsoleOutput", arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, "os-getConsoleOutput", k);
 	json_t *jl = json_object_get(arg, "length");
 	int64_t length = -1;
 	bool length_given = jl && !json_is_null(jl);

@@ -330,6 +330,38 @@ static void enqueue(struct cmp_agent *a, json_t *tasks)
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* Registers the driver's hosts with the controller (the first time, also records their names). */
+static int register_hosts(struct cmp_agent *a, char *err, size_t errlen)
+{
+	int n = a->d->ops->nhosts(a->d);
+	struct virt_host_info *info = xcalloc((size_t)n + 1, sizeof *info);
+	bool first = !a->hosts;
+	if (first)
+		a->hosts = xcalloc((size_t)n + 1, sizeof *a->hosts);
+	for (int i = 0; i < n; i++) {
+		if (a->d->ops->host_info(a->d, i, &info[i]) < 0) {
+			snprintf(err, errlen, "the %s driver has no host %d", a->d->ops->name, i);
+			free(info);
+			return -1;
+		}
+		if (first)
+			a->hosts[a->nhosts++] = xstrdup(info[i].hostname);
+	}
+	int rc = cmp_ctl_register(a->ctl, info, n, err, errlen);
+	free(info);
+	return rc < 0 ? -1 : 0;
+}
+
+/* A heartbeat found a host unregistered (its service was deleted, or the database is new). */
+static void reregister(struct cmp_agent *a)
+{
+	char err[256];
+	if (register_hosts(a, err, sizeof err) < 0)
+		log_warn("compute agent: registering again failed: %s", err);
+	else
+		log_info("compute agent: hosts registered again after a heartbeat found them missing");
+}
+
 static void *loop(void *arg)
 {
 	struct cmp_agent *a = arg;
@@ -350,7 +382,8 @@ static void *loop(void *arg)
 		a->kicked = false;
 		pthread_mutex_unlock(&a->mu);
 		if (time_now_us() >= next_beat) {
-			cmp_ctl_heartbeat(a->ctl, (const char *const *)a->hosts, a->nhosts);
+			if (cmp_ctl_heartbeat(a->ctl, (const char *const *)a->hosts, a->nhosts) == ERR_NOTFOUND)
+				reregister(a);
 			next_beat = time_now_us() + interval;
 		}
 		json_t *tasks = NULL;
@@ -463,20 +496,7 @@ struct cmp_agent *cmp_agent_new(struct virt_driver *d, struct cmp_ctl *ctl)
 
 int cmp_agent_start(struct cmp_agent *a, char *err, size_t errlen)
 {
-	int n = a->d->ops->nhosts(a->d);
-	struct virt_host_info *info = xcalloc((size_t)n + 1, sizeof *info);
-	a->hosts = xcalloc((size_t)n + 1, sizeof *a->hosts);
-	for (int i = 0; i < n; i++) {
-		if (a->d->ops->host_info(a->d, i, &info[i]) < 0) {
-			snprintf(err, errlen, "the %s driver has no host %d", a->d->ops->name, i);
-			free(info);
-			return -1;
-		}
-		a->hosts[a->nhosts++] = xstrdup(info[i].hostname);
-	}
-	int rc = cmp_ctl_register(a->ctl, info, n, err, errlen);
-	free(info);
-	if (rc < 0)
+	if (register_hosts(a, err, errlen) < 0)
 		return -1;
 	reconcile(a);
 	int64_t w = conf_int("compute", "max_concurrent_builds");
@@ -557,11 +577,6 @@ int cmp_agent_vnc_addr(struct cmp_agent *a, const char *uuid, char host[64], int
 	if (!a->d->ops->vnc)
 		return ERR_NOTIMPL;
 	return a->d->ops->vnc(a->d, uuid, host, port) == 0 ? 0 : ERR_NOTIMPL;
-}
-
-const char *cmp_agent_driver_name(struct cmp_agent *a)
-{
-	return a->d->ops->name;
 }
 
 bool cmp_agent_has_host(struct cmp_agent *a, const char *host)

@@ -23,7 +23,8 @@ int cmp_ctl_recover(struct cmp_ctl *c, char *err, size_t errlen);
 /* Registers hosts: a nova-compute service row and a compute node per host, and the node's
  * placement provider (inventories with the [compute] ratios and reserved memory, traits). */
 int cmp_ctl_register(struct cmp_ctl *c, const struct virt_host_info *hosts, int n, char *err, size_t errlen);
-/* Heartbeat of the agent's hosts. */
+/* Heartbeat of the agent's hosts: 0, ERR_NOTFOUND when some host is no longer registered (its
+ * service row was deleted, or the database is new: the agent registers again), or an error. */
 int cmp_ctl_heartbeat(struct cmp_ctl *c, const char *const *hosts, int n);
 /* The work waiting on these hosts: *tasks is a JSON array of task objects (new reference), each
  * with "uuid", "task" (the task_state that asks for it), "host", "node", "request_id" and what
@@ -56,7 +57,6 @@ void cmp_agent_kick(struct cmp_agent *a);
 /* Direct calls on a guest the agent runs (console log, VNC): 0, ERR_NOTFOUND, ERR_NOTIMPL. */
 int cmp_agent_log(struct cmp_agent *a, const char *uuid, size_t max, char **out, size_t *len);
 int cmp_agent_vnc_addr(struct cmp_agent *a, const char *uuid, char host[64], int *port);
-const char *cmp_agent_driver_name(struct cmp_agent *a);
 bool cmp_agent_has_host(struct cmp_agent *a, const char *host);
 
 #endif

@@ -160,7 +160,10 @@ static int agent_heartbeat(struct http_req *r)
 	int n, rc = body_hosts(r, &hosts, &n);
 	if (rc < 0)
 		return rc;
-	if (cmp_ctl_heartbeat(ctl(r), hosts, n) < 0)
+	rc = cmp_ctl_heartbeat(ctl(r), hosts, n);
+	if (rc == ERR_NOTFOUND)
+		return http_error(r, ERR_NOTFOUND, "A host of this agent is not registered.");
+	if (rc < 0)
 		return http_error(r, ERR_INTERNAL, "The heartbeat could not be recorded.");
 	return http_reply_empty(r, 204);
 }

@@ -81,6 +81,19 @@ static int reply_agg(struct http_req *r, const char *idtext)
 	return http_reply_json(r, 200, json_pack("{s:o}", "aggregate", agg_json(r, &a, true)));
 }
 
+/* Ends a change to aggregate id (idtext as in the path): bumps updated_at, commits, replies with
+ * the aggregate; what names the step in a database error. */
+static int touch_commit_reply(struct http_req *r, int64_t id, const char *idtext, const char *what)
+{
+	int rc = db_exec(cmp_db(r), "UPDATE cmp_aggregates SET updated_at = ? WHERE id = ?", DB_INT(time_now_us()),
+			 DB_INT(id));
+	if (rc < 0)
+		return cmp_db_error(r, rc, what);
+	if ((rc = cmp_commit(r)))
+		return rc;
+	return reply_agg(r, idtext);
+}
+
 int cmp_h_agg_index(struct http_req *r)
 {
 	struct db_rows *rows = NULL;
@@ -266,13 +279,7 @@ int cmp_h_agg_update(struct http_req *r)
 		    (rc = set_meta(r, a.id, "availability_zone", v)))
 			goto fail;
 	}
-	rc = db_exec(cmp_db(r), "UPDATE cmp_aggregates SET updated_at = ? WHERE id = ?", DB_INT(time_now_us()),
-		     DB_INT(a.id));
-	if (rc < 0)
-		return cmp_db_error(r, rc, "aggregate update");
-	if ((rc = cmp_commit(r)))
-		return rc;
-	return reply_agg(r, idtext);
+	return touch_commit_reply(r, a.id, idtext, "aggregate update");
 fail:
 	cmp_rollback(r);
 	return rc;
@@ -328,22 +335,32 @@ static int compute_host_exists(struct http_req *r, const char *host, bool *exist
 	return 0;
 }
 
-static int add_host(struct http_req *r, const json_t *body)
+/* What add_host and remove_host do first: the policy rule, the body's host, the aggregate id of
+ * the path; then a transaction, and whether that compute host exists. 0 or an error recorded. */
+static int host_action_begin(struct http_req *r, const json_t *body, const char *rule, const char *action,
+			     const char **host, int64_t *id, bool *exists)
 {
-	const char *host, *idtext = http_param(r, "id");
-	int rc = cmp_enforce(r, "os_compute_api:os-aggregates:add_host", NULL, NULL);
-	if (rc || (rc = action_host(r, body, "add_host", &host)))
+	const char *idtext = http_param(r, "id");
+	int rc = cmp_enforce(r, rule, NULL, NULL);
+	if (rc || (rc = action_host(r, body, action, host)))
 		return rc;
-	int64_t id;
-	if (parse_int64(idtext, INT64_MIN, INT64_MAX, &id))
+	if (parse_int64(idtext, INT64_MIN, INT64_MAX, id))
 		return http_error(r, ERR_BADREQ, "Invalid input for field/attribute id. Value: %s. "
 				  "id must be an integer", idtext);
 	if ((rc = cmp_begin(r)))
 		return rc;
+	return compute_host_exists(r, *host, exists);
+}
+
+static int add_host(struct http_req *r, const json_t *body)
+{
+	const char *host, *idtext = http_param(r, "id");
+	int64_t id;
 	bool exists;
-	struct agg a;
-	if ((rc = compute_host_exists(r, host, &exists)))
+	int rc = host_action_begin(r, body, "os_compute_api:os-aggregates:add_host", "add_host", &host, &id, &exists);
+	if (rc)
 		return rc;
+	struct agg a;
 	if (!exists) {
 		rc = http_error(r, ERR_NOTFOUND, "Compute host %s could not be found.", host);
 		goto fail;
@@ -377,17 +394,10 @@ fail:
 static int remove_host(struct http_req *r, const json_t *body)
 {
 	const char *host, *idtext = http_param(r, "id");
-	int rc = cmp_enforce(r, "os_compute_api:os-aggregates:remove_host", NULL, NULL);
-	if (rc || (rc = action_host(r, body, "remove_host", &host)))
-		return rc;
 	int64_t id;
-	if (parse_int64(idtext, INT64_MIN, INT64_MAX, &id))
-		return http_error(r, ERR_BADREQ, "Invalid input for field/attribute id. Value: %s. "
-				  "id must be an integer", idtext);
-	if ((rc = cmp_begin(r)))
-		return rc;
 	bool exists;
-	if ((rc = compute_host_exists(r, host, &exists)))
+	int rc = host_action_begin(r, body, "os_compute_api:os-aggregates:remove_host", "remove_host", &host, &id, &exists);
+	if (rc)
 		return rc;
 	rc = exists ? db_exec(cmp_db(r), "DELETE FROM cmp_aggregate_hosts WHERE aggregate_id = ? AND host = ?",
 			      DB_INT(id), DB_TEXT(host)) : 0;
@@ -417,8 +427,7 @@ static int set_metadata(struct http_req *r, const json_t *body)
 	json_object_foreach(md, k, v) {
 		size_t n = strlen(k);
 		if (n < 1 || n > 255 || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:. ") != n)
-			return cmp_bad_field(r, "metadata", arena_printf(r->arena, "Additional properties are not "
-					     "allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, "metadata", k);
 		if (cmp_v_string(r, v, k, 0, 255, true))
 			return ERR_BADREQ;
 	}
@@ -434,13 +443,7 @@ static int set_metadata(struct http_req *r, const json_t *body)
 	json_object_foreach(md, k, v)
 		if ((rc = set_meta(r, a.id, k, v)))
 			return rc;
-	rc = db_exec(cmp_db(r), "UPDATE cmp_aggregates SET updated_at = ? WHERE id = ?", DB_INT(time_now_us()),
-		     DB_INT(a.id));
-	if (rc < 0)
-		return cmp_db_error(r, rc, "aggregate metadata");
-	if ((rc = cmp_commit(r)))
-		return rc;
-	return reply_agg(r, idtext);
+	return touch_commit_reply(r, a.id, idtext, "aggregate metadata");
 fail:
 	cmp_rollback(r);
 	return rc;

@@ -73,6 +73,10 @@ const char *cmp_url_v21(struct http_req *r);
 const char *cmp_url_root(struct http_req *r);
 /* A validation failure in Nova's words: 400 "Invalid input for field/attribute X. Value: V. DETAIL". */
 int cmp_bad_field(struct http_req *r, const char *field, const char *detail);
+/* cmp_bad_field with "Additional properties are not allowed ('KEY' was unexpected)" (valid.c). */
+int cmp_v_unexpected(struct http_req *r, const char *field, const char *key);
+/* j as compact JSON text in the request's arena (NULL for NULL), for storing in a column (valid.c). */
+char *cmp_json_text(struct http_req *r, const json_t *j);
 
 /* --- the records other files share --- */
 struct cmp_flavor {

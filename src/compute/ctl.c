@@ -207,13 +207,16 @@ int cmp_ctl_heartbeat(struct cmp_ctl *ctl, const char *const *hosts, int n)
 	if (rc == 0)
 		rc = db_exec_a(c, arena_printf(a, "UPDATE cmp_services SET last_seen_up = ?, updated_at = ?, report_count ="
 					       " report_count + 1 WHERE service_binary = 'nova-compute' AND host%s", in), args);
+	int updated = rc;
 	if (rc >= 0)
 		rc = db_commit(c);
 	if (rc < 0)
 		log_error("compute: heartbeat: %s", db_errmsg(c));
 	db_put(c);
 	arena_free(a);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	return updated < n ? ERR_NOTFOUND : 0;   /* a host's service row is gone: register again */
 }
 
 /* --- tasks --- */
@@ -608,8 +611,10 @@ int cmp_ctl_recover(struct cmp_ctl *ctl, char *err, size_t errlen)
 	int64_t now = time_now_us();
 	int rc = db_begin(c);
 	if (rc == 0)
+		/* Work on hosts of remote agents is not this process's: their agents report it. */
 		rc = db_query(c, &rows, "SELECT uuid, task_state, host, task_arg, task_request_id FROM cmp_instances WHERE deleted = 0 AND"
-			      " task_state IN ('networking', 'spawning', 'image_snapshot', 'image_uploading', 'updating_password')");
+			      " task_state IN ('networking', 'spawning', 'image_snapshot', 'image_uploading', 'updating_password')"
+			      " AND (host IS NULL OR host NOT IN (SELECT host FROM cmp_services WHERE agent_url IS NOT NULL))");
 	int n = rc == 0 ? db_rows_count(rows) : 0;
 	for (int i = 0; rc >= 0 && i < n; i++) {
 		const char *uuid = db_text(rows, i, 0), *ts = db_text(rows, i, 1);

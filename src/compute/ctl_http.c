@@ -457,6 +457,8 @@ int cmp_ctl_http_heartbeat(struct cmp_ctl_http *h, const char *const *hosts, int
 	json_t *body = json_pack("{s:o}", "hosts", host_array(hosts, n));
 	int rc = call_json(h, "POST", "/heartbeat", body, NULL, err, sizeof err);
 	json_decref(body);
+	if (rc == ERR_NOTFOUND)
+		return ERR_NOTFOUND;       /* the agent registers again */
 	if (rc < 0 && rc != TRANSIENT)
 		log_warn("compute agent: heartbeat refused: %s", err);
 	return rc < 0 ? -1 : 0;    /* a lost heartbeat is not retried: the next one follows */

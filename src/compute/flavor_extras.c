@@ -23,8 +23,7 @@ static int specs_from(struct http_req *r, const json_t *obj, const char *field, 
 		const char *s = NULL;
 		if (!spec_key_ok(k)) {
 			json_decref(specs);
-			return cmp_bad_field(r, field, arena_printf(r->arena, "Additional properties are not "
-					     "allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, field, k);
 		}
 		if (json_is_string(v)) {
 			if (cmp_utf8_len(json_string_value(v)) > 255) {
@@ -68,6 +67,17 @@ static int store_specs(struct http_req *r, const char *flavorid, const json_t *s
 	int rc = db_exec(cmp_db(r), "UPDATE cmp_flavors SET updated_at = ? WHERE flavorid = ?",
 			 DB_INT(time_now_us()), DB_TEXT(flavorid));
 	return rc < 0 ? cmp_db_error(r, rc, "extra specs") : 0;
+}
+
+/* Opens a transaction and loads the flavor of the path into f (rolled back when that fails). */
+static int flavor_begin(struct http_req *r, struct cmp_flavor *f)
+{
+	int rc = cmp_begin(r);
+	if (rc)
+		return rc;
+	if ((rc = cmp_flavor_get(r, http_param(r, "flavor_id"), false, f)))
+		cmp_rollback(r);
+	return rc;
 }
 
 int cmp_h_specs_index(struct http_req *r)
@@ -147,13 +157,9 @@ int cmp_h_specs_delete(struct http_req *r)
 {
 	struct cmp_flavor f;
 	const char *key = http_param(r, "key");
-	int rc = cmp_begin(r);
+	int rc = flavor_begin(r, &f);
 	if (rc)
 		return rc;
-	if ((rc = cmp_flavor_get(r, http_param(r, "flavor_id"), false, &f))) {
-		cmp_rollback(r);
-		return rc;
-	}
 	rc = db_exec(cmp_db(r), "DELETE FROM cmp_flavor_extra_specs WHERE flavorid = ? AND key = ?",
 		     DB_TEXT(f.id), DB_TEXT(key));
 	if (rc < 0)
@@ -207,19 +213,24 @@ static int access_tenant(struct http_req *r, const json_t *body, const char *act
 	return 0;
 }
 
+/* What addTenantAccess and removeTenantAccess do first: the policy rule, the body's tenant, then
+ * a transaction and the flavor of the path (rolled back when it cannot be loaded). */
+static int access_begin(struct http_req *r, const json_t *body, const char *rule, const char *action,
+			const char **tenant, struct cmp_flavor *f)
+{
+	int rc = cmp_enforce(r, rule, NULL, NULL);
+	if (rc || (rc = access_tenant(r, body, action, tenant)))
+		return rc;
+	return flavor_begin(r, f);
+}
+
 static int add_access(struct http_req *r, const json_t *body)
 {
 	const char *tenant;
-	int rc = cmp_enforce(r, "os_compute_api:os-flavor-access:add_tenant_access", NULL, NULL);
-	if (rc || (rc = access_tenant(r, body, "addTenantAccess", &tenant)))
-		return rc;
 	struct cmp_flavor f;
-	if ((rc = cmp_begin(r)))
+	int rc = access_begin(r, body, "os_compute_api:os-flavor-access:add_tenant_access", "addTenantAccess", &tenant, &f);
+	if (rc)
 		return rc;
-	if ((rc = cmp_flavor_get(r, http_param(r, "flavor_id"), false, &f))) {
-		cmp_rollback(r);
-		return rc;
-	}
 	if (f.is_public && cmp_mv_ge(r, 2, 7)) {
 		cmp_rollback(r);
 		return http_error(r, ERR_CONFLICT, "Can not add access to a public flavor.");
@@ -241,16 +252,10 @@ static int add_access(struct http_req *r, const json_t *body)
 static int remove_access(struct http_req *r, const json_t *body)
 {
 	const char *tenant;
-	int rc = cmp_enforce(r, "os_compute_api:os-flavor-access:remove_tenant_access", NULL, NULL);
-	if (rc || (rc = access_tenant(r, body, "removeTenantAccess", &tenant)))
-		return rc;
 	struct cmp_flavor f;
-	if ((rc = cmp_begin(r)))
+	int rc = access_begin(r, body, "os_compute_api:os-flavor-access:remove_tenant_access", "removeTenantAccess", &tenant, &f);
+	if (rc)
 		return rc;
-	if ((rc = cmp_flavor_get(r, http_param(r, "flavor_id"), false, &f))) {
-		cmp_rollback(r);
-		return rc;
-	}
 	rc = db_exec(cmp_db(r), "DELETE FROM cmp_flavor_projects WHERE flavorid = ? AND project_id = ?",
 		     DB_TEXT(f.id), DB_TEXT(tenant));
 	if (rc < 0)

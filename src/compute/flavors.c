@@ -22,25 +22,6 @@ static const char *const query_names[] = {
 	"limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir", NULL,
 };
 
-struct qcheck {
-	struct http_req *r;
-	bool strict;
-	int rc;
-};
-
-static int check_query_name(void *ctx, const char *name, const char *value)
-{
-	struct qcheck *q = ctx;
-	for (int i = 0; query_names[i]; i++)
-		if (!strcmp(query_names[i], name))
-			return 0;
-	if (!q->strict)
-		return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
-
 /* Parameters in name order with marker replaced, as Nova builds its "next" links. */
 struct link_params {
 	struct http_req *r;
@@ -98,10 +79,9 @@ static int query_int(struct http_req *r, const char *name, int64_t *out)
 
 static int list(struct http_req *r, bool detail)
 {
-	struct qcheck qc = { r, cmp_mv_ge(r, 2, 75), 0 };
-	http_query_each(r, check_query_name, &qc);
-	if (qc.rc)
-		return qc.rc;
+	int qrc = cmp_mv_ge(r, 2, 75) ? cmp_q_only(r, query_names) : 0;
+	if (qrc)
+		return qrc;
 	int64_t limit = MAX_LIMIT, min_ram = -1, min_disk = -1;
 	if (http_query(r, "limit")) {
 		if (query_int(r, "limit", &limit))
@@ -300,8 +280,7 @@ static int h_create(struct http_req *r)
 		for (int i = 0; fields[i] && !ok; i++)
 			ok = !strcmp(fields[i], k) && (with_desc || strcmp(k, "description"));
 		if (!ok)
-			return cmp_bad_field(r, "flavor", arena_printf(r->arena, "Additional properties are not "
-					     "allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, "flavor", k);
 	}
 	static const char *const req[] = { "name", "ram", "vcpus", "disk", NULL };
 	for (int i = 0; req[i]; i++)

@@ -109,21 +109,6 @@ static int h_delete(struct http_req *r)
 	return http_reply_empty(r, 204);
 }
 
-struct qcheck {
-	struct http_req *r;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qcheck *q = ctx;
-	if (!strcmp(name, "all_projects") || !strcmp(name, "limit") || !strcmp(name, "offset"))
-		return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
-
 static int query_count(struct http_req *r, const char *name, int64_t def, int64_t *out)
 {
 	const char *s = http_query(r, name);
@@ -136,11 +121,12 @@ static int query_count(struct http_req *r, const char *name, int64_t def, int64_
 
 static int h_index(struct http_req *r)
 {
-	struct qcheck q = { r, 0 };
-	if (cmp_mv_ge(r, 2, 75) && (http_query_each(r, check_q, &q), q.rc))
-		return q.rc;
+	static const char *const query[] = { "all_projects", "limit", "offset", NULL };
+	int rc = cmp_mv_ge(r, 2, 75) ? cmp_q_only(r, query) : 0;
+	if (rc)
+		return rc;
 	int64_t limit, offset;
-	int rc = cmp_enforce(r, "os_compute_api:os-server-groups:index", NULL, NULL);
+	rc = cmp_enforce(r, "os_compute_api:os-server-groups:index", NULL, NULL);
 	if (rc || (rc = query_count(r, "limit", MAX_LIMIT, &limit)) || (rc = query_count(r, "offset", 0, &offset)))
 		return rc;
 	if (limit > MAX_LIMIT || limit == 0)

@@ -122,35 +122,6 @@ static json_t *hyp_json(struct http_req *r, const struct hyp *h, bool detail)
 	return o;
 }
 
-static int bad_query(struct http_req *r, const char *name, const char *value)
-{
-	return http_error(r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			  "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-}
-
-struct qcheck {
-	struct http_req *r;
-	const char *const *names;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qcheck *q = ctx;
-	for (int i = 0; q->names[i]; i++)
-		if (!strcmp(q->names[i], name))
-			return 0;
-	q->rc = bad_query(q->r, name, value);
-	return 1;
-}
-
-static int strict_query(struct http_req *r, const char *const *names)
-{
-	struct qcheck q = { r, names, 0 };
-	http_query_each(r, check_q, &q);
-	return q.rc;
-}
-
 static int with_servers_param(struct http_req *r, bool *out)
 {
 	const char *s = http_query(r, "with_servers");
@@ -166,18 +137,13 @@ static int list(struct http_req *r, bool detail)
 	bool v253 = cmp_mv_ge(r, 2, 53), paged = cmp_mv_ge(r, 2, 33), with_servers = false;
 	static const char *const q253[] = { "limit", "marker", "hypervisor_hostname_pattern", "with_servers", NULL };
 	int rc;
-	if (v253 && ((rc = strict_query(r, q253)) || (rc = with_servers_param(r, &with_servers))))
+	if (v253 && ((rc = cmp_q_only(r, q253)) || (rc = with_servers_param(r, &with_servers))))
 		return rc;
 	const char *pattern = v253 ? http_query(r, "hypervisor_hostname_pattern") : NULL;
-	const char *marker = paged ? http_query(r, "marker") : NULL, *s;
+	const char *marker = paged ? http_query(r, "marker") : NULL;
 	int64_t limit = MAX_LIMIT;
-	if (paged && (s = http_query(r, "limit"))) {
-		if (parse_int64(s, 0, INT64_MAX, &limit))
-			return http_error(r, ERR_BADREQ, "Invalid input for query parameters limit. Value: %s. '%s' "
-					  "does not match '^[0-9]*$'", s, s);
-		if (limit > MAX_LIMIT)
-			limit = MAX_LIMIT;
-	}
+	if (paged && (rc = cmp_q_limit(r, MAX_LIMIT, &limit)))
+		return rc;
 	if (pattern) {
 		json_t *pv = json_string(pattern);
 		rc = cmp_v_fqdn(r, pv, "hypervisor_hostname_pattern");
@@ -287,7 +253,7 @@ int cmp_h_hyp_show(struct http_req *r)
 	static const char *const q[] = { "with_servers", NULL };
 	bool with_servers = false;
 	int rc;
-	if (cmp_mv_ge(r, 2, 53) && ((rc = strict_query(r, q)) || (rc = with_servers_param(r, &with_servers))))
+	if (cmp_mv_ge(r, 2, 53) && ((rc = cmp_q_only(r, q)) || (rc = with_servers_param(r, &with_servers))))
 		return rc;
 	struct hyp h;
 	if ((rc = load_hyp(r, http_param(r, "id"), &h)))

@@ -16,31 +16,12 @@ static const char *target_user(struct http_req *r)
 	return u ? u : cmp_user(r);
 }
 
-struct qallow {
-	struct http_req *r;
-	const char *const *names;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qallow *q = ctx;
-	for (int i = 0; q->names[i]; i++)
-		if (!strcmp(q->names[i], name))
-			return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
-
 /* At 2.75 unknown query parameters are refused. */
 static int strict_query(struct http_req *r, const char *const *names)
 {
 	if (!cmp_mv_ge(r, 2, 75))
 		return 0;
-	struct qallow q = { r, names, 0 };
-	http_query_each(r, check_q, &q);
-	return q.rc;
+	return cmp_q_only(r, names);
 }
 
 static json_t *keypair_json(struct http_req *r, const struct cmp_keypair *k, int64_t id, bool full)
@@ -72,16 +53,12 @@ static int h_index(struct http_req *r)
 	if ((rc = cmp_enforce(r, "os_compute_api:os-keypairs:index", NULL, user)))
 		return rc;
 	int64_t limit = MAX_LIMIT;
-	const char *marker = NULL, *s;
+	const char *marker = NULL;
 	bool paged = cmp_mv_ge(r, 2, 35);
 	if (paged) {
-		if ((s = http_query(r, "limit"))) {
-			if (parse_int64(s, 0, INT64_MAX, &limit))
-				return http_error(r, ERR_BADREQ, "Invalid input for query parameters limit. Value: %s. "
-						  "'%s' does not match '^[0-9]*$'", s, s);
-			if (limit > MAX_LIMIT)
-				limit = MAX_LIMIT;
-		}
+		int qrc = cmp_q_limit(r, MAX_LIMIT, &limit);
+		if (qrc)
+			return qrc;
 		marker = http_query(r, "marker");
 	}
 	struct db_rows *rows = NULL;

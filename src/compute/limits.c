@@ -2,6 +2,7 @@
  * project with ?tenant_id= when policy allows. Floating IP and security group items leave at 2.36,
  * maxImageMeta at 2.39, the personality ones at 2.57; "rate" is always empty. */
 #include "compute/quota.h"
+#include "compute/valid.h"
 #include <string.h>
 
 /* quota resource → limit names (and the usage name, when shown). */
@@ -23,29 +24,12 @@ static const struct {
 	{ "server_group_members", { "maxServerGroupMembers" }, NULL, 0 },
 };
 
-struct qallow {
-	struct http_req *r;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qallow *q = ctx;
-	if (!strcmp(name, "tenant_id"))
-		return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
-
 int cmp_h_limits(struct http_req *r)
 {
-	if (cmp_mv_ge(r, 2, 75)) {
-		struct qallow q = { r, 0 };
-		http_query_each(r, check_q, &q);
-		if (q.rc)
-			return q.rc;
-	}
+	static const char *const query[] = { "tenant_id", NULL };
+	int qrc = cmp_mv_ge(r, 2, 75) ? cmp_q_only(r, query) : 0;
+	if (qrc)
+		return qrc;
 	const char *project = cmp_project(r), *tenant = http_query(r, "tenant_id");
 	int rc;
 	if (tenant) {

@@ -93,7 +93,7 @@ static struct virt_driver *make_driver(char *err, size_t errlen)
 	return NULL;
 }
 
-/* The listener's URL as the controller reaches it: [agent] url, else http://LISTEN-HOST:PORT. */
+/* The listener's URL as the controller reaches it: [agent] url, else http[s]://LISTEN-HOST:PORT. */
 static void listener_url(struct compute_node *n, unsigned port)
 {
 	const char *u = conf_str("agent", "url");
@@ -112,7 +112,7 @@ static void listener_url(struct compute_node *n, unsigned port)
 			snprintf(host, sizeof host, "127.0.0.1");
 		host[sizeof host - 1] = 0;
 	}
-	snprintf(n->url, sizeof n->url, "http://%s:%u", host, port);
+	snprintf(n->url, sizeof n->url, "%s://%s:%u", *conf_str("agent", "cert_file") ? "https" : "http", host, port);
 }
 
 struct compute_node *compute_node_new(const char *controller_url, char *err, size_t errlen)
@@ -148,7 +148,8 @@ struct compute_node *compute_node_new(const char *controller_url, char *err, siz
 		.data = n,
 	};
 	n->services[0] = &n->service;
-	struct http_config hc = { .bind = conf_str("agent", "listen"), .listen_fd = fd, .threads = 2 };
+	struct http_config hc = { .bind = conf_str("agent", "listen"), .listen_fd = fd, .threads = 2,
+				  .tls_cert_file = conf_str("agent", "cert_file"), .tls_key_file = conf_str("agent", "key_file") };
 	if (http_server_start(&hc, n->services, 1, &n->srv, err, errlen) < 0) {
 		close(fd);
 		compute_node_free(n);

@@ -21,28 +21,12 @@ static bool shown(struct http_req *r, const struct cmp_quota_res *q, bool classe
 	return !q->gone_at || !cmp_mv_ge(r, 2, q->gone_at);
 }
 
-struct qallow {
-	struct http_req *r;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qallow *q = ctx;
-	if (!strcmp(name, "user_id"))
-		return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
-
 static int strict_user_query(struct http_req *r)
 {
 	if (!cmp_mv_ge(r, 2, 75))
 		return 0;
-	struct qallow q = { r, 0 };
-	http_query_each(r, check_q, &q);
-	return q.rc;
+	static const char *const query[] = { "user_id", NULL };
+	return cmp_q_only(r, query);
 }
 
 /* The quota set of project (user_id: that user's view); detail adds in_use/reserved. */
@@ -135,8 +119,7 @@ static int parse_limits(struct http_req *r, const json_t *set, const char *field
 		const struct cmp_quota_res *q = cmp_quota_find(k);
 		bool networks = !strcmp(k, "networks") && !cmp_mv_ge(r, 2, classes ? 50 : 36);
 		if (!networks && (!q || !shown(r, q, false) || (classes && q->gone_at == 36 && cmp_mv_ge(r, 2, 50)))) {
-			cmp_bad_field(r, field, arena_printf(r->arena, "Additional properties are not allowed "
-					     "('%s' was unexpected)", k));
+			cmp_v_unexpected(r, field, k);
 			goto bad;
 		}
 		int64_t n;

@@ -47,12 +47,6 @@ static bool allowed_key(struct http_req *r, const char *k)
 	return false;
 }
 
-static int unexpected(struct http_req *r, const char *field, const char *k)
-{
-	return cmp_bad_field(r, field, arena_printf(r->arena, "Additional properties are not allowed ('%s' was"
-							      " unexpected)", k));
-}
-
 static int str_field(struct http_req *r, json_t *o, const char *k, size_t max, const char **out)
 {
 	json_t *v = json_object_get(o, k);
@@ -122,7 +116,7 @@ static int parse_networks(struct http_req *r, json_t *v)
 		json_object_foreach(n, k, x) {
 			bool tag_ok = !strcmp(k, "tag") && (cmp_mv_ge(r, 2, 42) || (cmp_mv_ge(r, 2, 32) && !cmp_mv_ge(r, 2, 37)));
 			if (strcmp(k, "uuid") && strcmp(k, "port") && strcmp(k, "fixed_ip") && !tag_ok)
-				return unexpected(r, "networks", k);
+				return cmp_v_unexpected(r, "networks", k);
 		}
 		json_t *port = json_object_get(n, "port"), *uuid = json_object_get(n, "uuid");
 		json_t *fixed = json_object_get(n, "fixed_ip");
@@ -200,7 +194,7 @@ static int parse_personality(struct http_req *r, json_t *p)
 		json_t *x;
 		json_object_foreach(f, k, x)
 			if (strcmp(k, "path") && strcmp(k, "contents"))
-				return unexpected(r, "personality", k);
+				return cmp_v_unexpected(r, "personality", k);
 		json_t *path = json_object_get(f, "path"), *contents = json_object_get(f, "contents");
 		if ((path && !json_is_string(path)) || (contents && !json_is_string(contents)))
 			return cmp_bad_field(r, "personality", "Value is not of type 'string'");
@@ -269,13 +263,13 @@ static int parse(struct http_req *r, json_t *body, struct create *c)
 	json_t *v;
 	json_object_foreach(body, k, v)
 		if (strcmp(k, "server") && strcmp(k, "os:scheduler_hints") && strcmp(k, "OS-SCH-HNT:scheduler_hints"))
-			return unexpected(r, "body", k);
+			return cmp_v_unexpected(r, "body", k);
 	json_t *s = json_object_get(body, "server");
 	if (!json_is_object(s))
 		return cmp_bad_field(r, "server", "'server' is a required property");
 	json_object_foreach(s, k, v)
 		if (!allowed_key(r, k))
-			return unexpected(r, "server", k);
+			return cmp_v_unexpected(r, "server", k);
 	int rc;
 	if (!json_object_get(s, "name"))
 		return cmp_bad_field(r, "server", "'name' is a required property");
@@ -366,7 +360,7 @@ static int parse(struct http_req *r, json_t *body, struct create *c)
 				return cmp_bad_field(r, "security_groups", "Value is not of type 'object'");
 			json_object_foreach(g, k, v)
 				if (strcmp(k, "name"))
-					return unexpected(r, "security_groups", k);
+					return cmp_v_unexpected(r, "security_groups", k);
 			json_t *n = json_object_get(g, "name");
 			if (!n)
 				continue;
@@ -580,16 +574,6 @@ static char *reservation_id(struct http_req *r)
 	return s;
 }
 
-static char *dumps(struct http_req *r, const json_t *j)
-{
-	if (!j)
-		return NULL;
-	char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	char *s = arena_strdup(r->arena, t);
-	free(t);
-	return s;
-}
-
 static int check_group(struct http_req *r, struct create *c, int64_t count)
 {
 	struct db_rows *rows = NULL;
@@ -622,7 +606,7 @@ static int insert_one(struct http_req *r, struct create *c, const char *uuid, in
 		host = arena_printf(r->arena, "Server-%s", uuid);
 	else if (n > 1)
 		host = arena_printf(r->arena, "%s-%lld", host, (long long)index + 1);
-	char *specs = dumps(r, c->flavor.extra_specs ? c->flavor.extra_specs : json_object());
+	char *specs = cmp_json_text(r, c->flavor.extra_specs ? c->flavor.extra_specs : json_object());
 	int rc = db_exec(db, "INSERT INTO cmp_instances (uuid, id, project_id, user_id, display_name, display_description,"
 			 " hostname, availability_zone, flavorid, flavor_name, vcpus, memory_mb, root_gb, ephemeral_gb, swap,"
 			 " flavor_extra_specs, image_ref, kernel_id, ramdisk_id, key_name, key_data, user_data, config_drive,"
@@ -637,7 +621,7 @@ static int insert_one(struct http_req *r, struct create *c, const char *uuid, in
 			 DB_TEXT(c->image_ref ? c->image_ref : ""), DB_TEXT(c->kernel_id), DB_TEXT(c->ramdisk_id),
 			 DB_TEXT(c->key_name), DB_TEXT(c->key_data), DB_TEXT(c->user_data),
 			 DB_TEXT(c->config_drive ? "True" : ""), DB_BOOL(c->auto_disk), DB_TEXT(c->access_v4),
-			 DB_TEXT(c->access_v6), DB_TEXT(resv), DB_INT(index), DB_TEXT(dumps(r, c->trusted_certs)),
+			 DB_TEXT(c->access_v6), DB_TEXT(resv), DB_INT(index), DB_TEXT(cmp_json_text(r, c->trusted_certs)),
 			 DB_INT(now), DB_INT(now), DB_TEXT(spec), DB_TEXT(admin_pass), DB_TEXT(c->image_props), DB_TEXT(r->request_id));
 	if (rc < 0)
 		return rc;
@@ -692,7 +676,7 @@ static char *request_spec(struct http_req *r, struct create *c, int64_t n)
 	if (c->az)
 		json_object_set_new(spec, "availability_zone", json_string(c->az));
 	json_object_set_new(spec, "num_instances", json_integer(n));
-	char *s = dumps(r, spec);
+	char *s = cmp_json_text(r, spec);
 	json_decref(spec);
 	return s;
 }

@@ -43,6 +43,19 @@ static int load(struct http_req *r, const char *rule, struct srv *s)
 	return cmp_enforce(r, rule, s->project_id, NULL);
 }
 
+/* Paging by marker over rows (newest first): the index after the row whose column col is marker,
+ * 0 without a marker; 400 "Marker ... could not be found." (rows freed) when none is. */
+static int after_marker(struct http_req *r, struct db_rows *rows, int col, const char *marker)
+{
+	if (!marker)
+		return 0;
+	for (int i = 0; i < db_rows_count(rows); i++)
+		if (!strcmp(db_text(rows, i, col), marker))
+			return i + 1;
+	db_rows_free(rows);
+	return http_error(r, ERR_BADREQ, "Marker %s could not be found.", marker);
+}
+
 static int h_actions(struct http_req *r)
 {
 	struct srv s;
@@ -74,17 +87,9 @@ static int h_actions(struct http_req *r)
 		      DB_TEXT(s.uuid), DB_BOOL(since_s), DB_INT(since), DB_BOOL(before_s), DB_INT(before));
 	if (rc < 0)
 		return cmp_db_error(r, rc, "instance actions");
-	int n = db_rows_count(rows), start = 0;
-	if (marker) {
-		start = -1;
-		for (int i = 0; i < n && start < 0; i++)
-			if (!strcmp(db_text(rows, i, 2), marker))
-				start = i + 1;
-		if (start < 0) {
-			db_rows_free(rows);
-			return http_error(r, ERR_BADREQ, "Marker %s could not be found.", marker);
-		}
-	}
+	int n = db_rows_count(rows), start = after_marker(r, rows, 2, marker);
+	if (start < 0)
+		return start;
 	json_t *list = json_array();
 	int taken = 0;
 	const char *last = NULL;
@@ -192,17 +197,9 @@ static int h_migrations(struct http_req *r)
 		      DB_INT(since), DB_BOOL(before_s), DB_INT(before));
 	if (rc < 0)
 		return cmp_db_error(r, rc, "migrations");
-	int n = db_rows_count(rows), start = 0;
-	if (marker) {
-		start = -1;
-		for (int i = 0; i < n && start < 0; i++)
-			if (!strcmp(db_text(rows, i, 1), marker))
-				start = i + 1;
-		if (start < 0) {
-			db_rows_free(rows);
-			return http_error(r, ERR_BADREQ, "Marker %s could not be found.", marker);
-		}
-	}
+	int n = db_rows_count(rows), start = after_marker(r, rows, 1, marker);
+	if (start < 0)
+		return start;
 	json_t *list = json_array();
 	int taken = 0;
 	const char *last = NULL;

@@ -5,6 +5,8 @@
  * (2.73), sort keys with Nova's ignored and admin-only keys, and marker/limit paging with
  * servers_links. */
 #include "compute/srv.h"
+#include "compute/valid.h"
+#include "core/sqlbuf.h"
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,59 +122,25 @@ static const struct { const char *param, *column; } regex_filters[] = {
 };
 #define NREGEX (sizeof regex_filters / sizeof regex_filters[0])
 
-struct sql {
-	struct http_req *r;
-	char *text;
-	size_t len, cap;
-	struct db_arg args[MAX_ARGS + 1];
-	int nargs;
-	bool overflow;
-};
-
-static void add(struct sql *q, const char *s)
+/* SQL with a text argument (copied), built with core/sqlbuf (at most MAX_ARGS arguments). */
+static void add_text(struct sqlbuf *q, const char *sql, const char *v)
 {
-	size_t n = strlen(s);
-	if (q->len + n + 1 > q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 2048;
-		while (cap < q->len + n + 1)
-			cap *= 2;
-		char *t = arena_alloc(q->r->arena, cap);
-		if (q->len)
-			memcpy(t, q->text, q->len);
-		q->text = t;
-		q->cap = cap;
-	}
-	memcpy(q->text + q->len, s, n + 1);
-	q->len += n;
-}
-
-static void arg(struct sql *q, struct db_arg a)
-{
-	if (q->nargs >= MAX_ARGS) {
-		q->overflow = true;
-		return;
-	}
-	q->args[q->nargs++] = a;
-}
-
-static void add_text(struct sql *q, const char *sql, const char *v)
-{
-	add(q, sql);
-	arg(q, DB_TEXT(arena_strdup(q->r->arena, v)));
+	sqlbuf_add(q, sql);
+	sqlbuf_text(q, arena_strdup(q->a, v));
 }
 
 /* Splits a comma-separated list into the arena. */
-static int split(struct http_req *r, const char *s, const char ***out)
+static int split(struct arena *a, const char *s, const char ***out)
 {
 	int n = 1;
 	for (const char *p = s; *p; p++)
 		n += *p == ',';
-	const char **v = arena_alloc(r->arena, sizeof *v * (size_t)n);
+	const char **v = arena_alloc(a, sizeof *v * (size_t)n);
 	int k = 0;
 	const char *start = s;
 	for (const char *p = s;; p++) {
 		if (*p == ',' || !*p) {
-			v[k++] = arena_strndup(r->arena, start, (size_t)(p - start));
+			v[k++] = arena_strndup(a, start, (size_t)(p - start));
 			if (!*p)
 				break;
 			start = p + 1;
@@ -182,23 +150,23 @@ static int split(struct http_req *r, const char *s, const char ***out)
 	return k;
 }
 
-static void tag_clause(struct sql *q, const char *which, const char *value)
+static void tag_clause(struct sqlbuf *q, const char *which, const char *value)
 {
 	const char **tags;
-	int n = split(q->r, value, &tags);
+	int n = split(q->a, value, &tags);
 	if (!strcmp(which, "tags") || !strcmp(which, "not-tags")) {
-		add(q, !strcmp(which, "tags") ? " AND (1 = 1" : " AND NOT (1 = 1");
+		sqlbuf_add(q, !strcmp(which, "tags") ? " AND (1 = 1" : " AND NOT (1 = 1");
 		for (int i = 0; i < n; i++)
 			add_text(q, " AND EXISTS (SELECT 1 FROM cmp_instance_tags t WHERE t.instance_uuid = i.uuid AND t.tag = ?)",
 				 tags[i]);
-		add(q, ")");
+		sqlbuf_add(q, ")");
 		return;
 	}
-	add(q, !strcmp(which, "tags-any") ? " AND EXISTS" : " AND NOT EXISTS");
-	add(q, " (SELECT 1 FROM cmp_instance_tags t WHERE t.instance_uuid = i.uuid AND t.tag IN (");
+	sqlbuf_add(q, !strcmp(which, "tags-any") ? " AND EXISTS" : " AND NOT EXISTS");
+	sqlbuf_add(q, " (SELECT 1 FROM cmp_instance_tags t WHERE t.instance_uuid = i.uuid AND t.tag IN (");
 	for (int i = 0; i < n; i++)
 		add_text(q, i ? ", ?" : "?", tags[i]);
-	add(q, "))");
+	sqlbuf_add(q, "))");
 }
 
 struct regex_filter {
@@ -257,8 +225,7 @@ static int list(struct http_req *r, bool detail)
 	for (int i = 0; i < p.n; i++) {
 		const char *n = p.name[i];
 		if (cmp_mv_ge(r, 2, 75) && !schema_known(r, n) && n[0] != '_')
-			return http_error(r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional"
-					  " properties are not allowed ('%s' was unexpected)", n, p.value[i], n);
+			return cmp_q_unexpected(r, n, p.value[i]);
 		if (!strcmp(n, "sort_key")) {
 			bool ok = in(valid_sort_keys, p.value[i]) ||
 				  (in(ignored_sort_keys, p.value[i]) && !cmp_mv_ge(r, 2, 75)) ||
@@ -294,8 +261,8 @@ static int list(struct http_req *r, bool detail)
 			return http_error(r, ERR_BADREQ, "Invalid filter field: %s.", n);
 	}
 
-	struct sql q = { .r = r };
-	add(&q, "SELECT " SRV_COLUMNS " FROM cmp_instances i WHERE 1 = 1");
+	struct sqlbuf q = { .a = r->arena, .max_args = MAX_ARGS };
+	sqlbuf_add(&q, "SELECT " SRV_COLUMNS " FROM cmp_instances i WHERE 1 = 1");
 	struct regex_filter *rx = arena_alloc(r->arena, sizeof *rx * (NREGEX + 1));
 	int nrx = 0;
 	bool empty = false;              /* a filter that matches nothing */
@@ -361,28 +328,28 @@ static int list(struct http_req *r, bool detail)
 		deleted = 1;
 	}
 	if (deleted == 0)
-		add(&q, " AND i.deleted = 0 AND i.vm_state <> 'soft-delete'");
+		sqlbuf_add(&q, " AND i.deleted = 0 AND i.vm_state <> 'soft-delete'");
 	else if (deleted == 1)
-		add(&q, " AND (i.deleted = 1 OR i.vm_state = 'soft-delete')");
+		sqlbuf_add(&q, " AND (i.deleted = 1 OR i.vm_state = 'soft-delete')");
 	if (nvm) {
-		add(&q, " AND i.vm_state IN (");
+		sqlbuf_add(&q, " AND i.vm_state IN (");
 		for (int i = 0; i < nvm; i++)
 			add_text(&q, i ? ", ?" : "?", vm_states[i]);
-		add(&q, ")");
+		sqlbuf_add(&q, ")");
 		if (!any_task && ntask) {
-			add(&q, " AND i.task_state IN (");
+			sqlbuf_add(&q, " AND i.task_state IN (");
 			for (int i = 0; i < ntask; i++)
 				add_text(&q, i ? ", ?" : "?", task_states[i]);
-			add(&q, ")");
+			sqlbuf_add(&q, ")");
 		}
 	}
 	if (have_since) {
-		add(&q, " AND COALESCE(i.updated_at, i.created_at) >= ?");
-		arg(&q, DB_INT(t_since));
+		sqlbuf_add(&q, " AND COALESCE(i.updated_at, i.created_at) >= ?");
+		sqlbuf_arg(&q, DB_INT(t_since));
 	}
 	if (have_before) {
-		add(&q, " AND COALESCE(i.updated_at, i.created_at) <= ?");
-		arg(&q, DB_INT(t_before));
+		sqlbuf_add(&q, " AND COALESCE(i.updated_at, i.created_at) <= ?");
+		sqlbuf_arg(&q, DB_INT(t_before));
 	}
 	/* all_tenants and the project scope */
 	const char *at = NULL;
@@ -430,16 +397,16 @@ static int list(struct http_req *r, bool detail)
 			add_text(&q, " AND i.flavorid = ?", v);
 		} else if (!strcmp(n, "user_id") || !strcmp(n, "host") || !strcmp(n, "uuid") || !strcmp(n, "vm_state") ||
 			   !strcmp(n, "task_state")) {
-			add(&q, arena_printf(r->arena, " AND i.%s = ?", n));
-			arg(&q, DB_TEXT(arena_strdup(r->arena, v)));
+			sqlbuf_add(&q, arena_printf(r->arena, " AND i.%s = ?", n));
+			sqlbuf_arg(&q, DB_TEXT(arena_strdup(r->arena, v)));
 		} else if (!strcmp(n, "launch_index") || !strcmp(n, "power_state") || !strcmp(n, "progress")) {
 			int64_t x;
 			if (parse_int64(v, INT64_MIN, INT64_MAX, &x) < 0) {
 				empty = true;
 				continue;
 			}
-			add(&q, arena_printf(r->arena, " AND i.%s = ?", n));
-			arg(&q, DB_INT(x));
+			sqlbuf_add(&q, arena_printf(r->arena, " AND i.%s = ?", n));
+			sqlbuf_arg(&q, DB_INT(x));
 		} else if (!strcmp(n, "locked")) {
 			json_t *js = json_string(v);
 			bool b;
@@ -448,7 +415,7 @@ static int list(struct http_req *r, bool detail)
 			if (prc < 0)
 				return http_error(r, ERR_BADREQ, "Invalid input received: Unrecognized value '%s', acceptable"
 						  " values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", v);
-			add(&q, b ? " AND i.locked_by IS NOT NULL" : " AND i.locked_by IS NULL");
+			sqlbuf_add(&q, b ? " AND i.locked_by IS NOT NULL" : " AND i.locked_by IS NULL");
 		} else if (in(tag_filters, n)) {
 			tag_clause(&q, n, v);
 		} else if (!strcmp(n, "ip") || !strcmp(n, "ip6")) {
@@ -500,20 +467,20 @@ static int list(struct http_req *r, bool detail)
 	if (!nkeys)
 		keys[nkeys++] = "created_at";
 	const char *def_dir = ndirs ? dirs[0] : "desc";
-	add(&q, " ORDER BY ");
+	sqlbuf_add(&q, " ORDER BY ");
 	bool has_created = false, has_id = false;
 	for (int i = 0; i < nkeys; i++) {
 		const char *col = sort_column(keys[i]);
 		const char *d = i < ndirs ? dirs[i] : def_dir;
-		add(&q, arena_printf(r->arena, "%s%s %s", i ? ", " : "", col ? col : arena_printf(r->arena, "i.%s", keys[i]),
+		sqlbuf_add(&q, arena_printf(r->arena, "%s%s %s", i ? ", " : "", col ? col : arena_printf(r->arena, "i.%s", keys[i]),
 				     !strcmp(d, "asc") ? "ASC" : "DESC"));
 		has_created |= !strcmp(keys[i], "created_at");
 		has_id |= !strcmp(keys[i], "id") || !strcmp(keys[i], "uuid");
 	}
 	if (!has_created)
-		add(&q, arena_printf(r->arena, ", i.created_at %s", !strcmp(def_dir, "asc") ? "ASC" : "DESC"));
+		sqlbuf_add(&q, arena_printf(r->arena, ", i.created_at %s", !strcmp(def_dir, "asc") ? "ASC" : "DESC"));
 	if (!has_id)
-		add(&q, arena_printf(r->arena, ", i.id %s", !strcmp(def_dir, "asc") ? "ASC" : "DESC"));
+		sqlbuf_add(&q, arena_printf(r->arena, ", i.id %s", !strcmp(def_dir, "asc") ? "ASC" : "DESC"));
 	/* paging */
 	int64_t limit = MAX_LIMIT;
 	const char *ls = get(&p, "limit"), *marker = get(&p, "marker");
@@ -522,10 +489,9 @@ static int list(struct http_req *r, bool detail)
 		parse_int64(ls, 0, INT64_MAX, &l);
 		limit = l < MAX_LIMIT ? l : MAX_LIMIT;
 	}
-	q.args[q.nargs] = DB_END_;
 	struct db_rows *rows = NULL;
 	if (!empty) {
-		rc = db_query_a(cmp_db(r), &rows, q.text, q.args);
+		rc = db_query_a(cmp_db(r), &rows, q.text, sqlbuf_args(&q));
 		if (rc < 0)
 			return cmp_db_error(r, rc, "instance list");
 	}

@@ -24,7 +24,7 @@ static int only_key(struct http_req *r, json_t *body, const char *key, json_t **
 	json_t *v;
 	json_object_foreach(body, k, v)
 		if (strcmp(k, key))
-			return cmp_bad_field(r, "body", arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, "body", k);
 	*out = json_object_get(body, key);
 	if (!*out)
 		return cmp_bad_field(r, "body", arena_printf(r->arena, "'%s' is a required property", key));
@@ -229,6 +229,16 @@ static int touch(struct db_conn *c, const char *uuid)
 	return db_exec(c, "UPDATE cmp_instances SET updated_at = ? WHERE uuid = ?", DB_INT(time_now_us()), DB_TEXT(uuid));
 }
 
+/* Ends a tag change whose statement returned rc (>= 0 on success): touches the server, commits. */
+static int tags_commit(struct http_req *r, const char *uuid, int rc)
+{
+	if (rc >= 0)
+		rc = touch(cmp_db(r), uuid);
+	if (rc < 0)
+		return cmp_db_error(r, rc, "tags");
+	return cmp_commit(r);
+}
+
 static int h_tags_index(struct http_req *r)
 {
 	struct srv s;
@@ -290,11 +300,7 @@ static int h_tags_add(struct http_req *r)
 	if ((rc = cmp_begin(r)) < 0)
 		return rc;
 	rc = db_exec(cmp_db(r), "INSERT INTO cmp_instance_tags (instance_uuid, tag) VALUES (?, ?)", DB_TEXT(s.uuid), DB_TEXT(tag));
-	if (rc >= 0)
-		rc = touch(cmp_db(r), s.uuid);
-	if (rc < 0)
-		return cmp_db_error(r, rc, "tags");
-	if ((rc = cmp_commit(r)) < 0)
+	if ((rc = tags_commit(r, s.uuid, rc)) < 0)
 		return rc;
 	char *enc = arena_alloc(r->arena, strlen(tag) * 3 + 1);
 	url_encode(tag, enc, false);
@@ -356,11 +362,7 @@ static int h_tags_delete(struct http_req *r)
 		cmp_rollback(r);
 		return http_error(r, ERR_NOTFOUND, "Instance %s has no tag '%s'", s.uuid, tag);
 	}
-	if (rc > 0)
-		rc = touch(cmp_db(r), s.uuid);
-	if (rc < 0)
-		return cmp_db_error(r, rc, "tags");
-	if ((rc = cmp_commit(r)) < 0)
+	if ((rc = tags_commit(r, s.uuid, rc)) < 0)
 		return rc;
 	return http_reply_empty(r, 204);
 }
@@ -375,11 +377,7 @@ static int h_tags_delete_all(struct http_req *r)
 	if ((rc = cmp_begin(r)) < 0)
 		return rc;
 	rc = db_exec(cmp_db(r), "DELETE FROM cmp_instance_tags WHERE instance_uuid = ?", DB_TEXT(s.uuid));
-	if (rc >= 0)
-		rc = touch(cmp_db(r), s.uuid);
-	if (rc < 0)
-		return cmp_db_error(r, rc, "tags");
-	if ((rc = cmp_commit(r)) < 0)
+	if ((rc = tags_commit(r, s.uuid, rc)) < 0)
 		return rc;
 	return http_reply_empty(r, 204);
 }
@@ -456,7 +454,7 @@ static int h_diagnostics(struct http_req *r)
 	case 7: state = "suspended"; break;
 	default: state = "pending"; break;
 	}
-	const char *drv = cmp_agent_driver(cmp_svc(r));
+	const char *drv = cmp_host_driver(r, s.host);
 	json_t *uptime = s.launched_at && s.power_state == 1 ? json_integer((time_now_us() - s.launched_at) / 1000000) : json_null();
 	if (!cmp_mv_ge(r, 2, 48)) {
 		json_decref(uptime);

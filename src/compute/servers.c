@@ -31,14 +31,14 @@ static int h_update(struct http_req *r)
 	json_t *v;
 	json_object_foreach(body, k, v)
 		if (strcmp(k, "server"))
-			return cmp_bad_field(r, "body", arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, "body", k);
 	if (!json_is_object(sv))
 		return cmp_bad_field(r, "server", "'server' is a required property");
 	json_object_foreach(sv, k, v) {
 		bool ok = !strcmp(k, "name") || !strcmp(k, "OS-DCF:diskConfig") || !strcmp(k, "accessIPv4") ||
 			  !strcmp(k, "accessIPv6") || (!strcmp(k, "description") && cmp_mv_ge(r, 2, 19));
 		if (!ok)
-			return cmp_bad_field(r, "server", arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)", k));
+			return cmp_v_unexpected(r, "server", k);
 	}
 	int rc;
 	json_t *name = json_object_get(sv, "name"), *desc = json_object_get(sv, "description");

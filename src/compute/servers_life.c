@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static bool on_path(const char *name)
@@ -86,9 +87,18 @@ void cmp_agent_wake(struct compute_svc *svc)
 		cmp_agent_kick(svc->agent);
 }
 
-const char *cmp_agent_driver(struct compute_svc *svc)
+const char *cmp_host_driver(struct http_req *r, const char *host)
 {
-	return svc->agent ? cmp_agent_driver_name(svc->agent) : "none";
+	if (!host || !*host)
+		return "none";
+	struct db_rows *rows;
+	if (db_query(cmp_db(r), &rows, "SELECT hypervisor_type FROM cmp_nodes WHERE host = ? LIMIT 1",
+		     DB_TEXT(host)) < 0)
+		return "none";
+	const char *t = db_rows_count(rows) ? db_text(rows, 0, 0) : NULL;
+	const char *drv = !t ? "none" : !strcasecmp(t, "qemu") ? "qemu" : !strcasecmp(t, "fake") ? "fake" : "none";
+	db_rows_free(rows);
+	return drv;
 }
 
 int cmp_agent_console_log(struct compute_svc *svc, const char *host, const char *uuid, size_t max, char **out,

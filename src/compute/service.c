@@ -49,7 +49,11 @@ const struct conf_opt compute_conf_opts[] = {
 	{ "agent", "listen", CONF_STR, "127.0.0.1:0",
 	  "`monostack compute`: where its listener for the controller (console log, VNC address) binds" },
 	{ "agent", "url", CONF_STR, "",
-	  "`monostack compute`: that listener's URL as the controller reaches it (empty: http://LISTEN)" },
+	  "`monostack compute`: that listener's URL as the controller reaches it (empty: http[s]://LISTEN)" },
+	{ "agent", "cert_file", CONF_STR, "",
+	  "`monostack compute`: PEM certificate: that listener serves HTTPS when set (the controller "
+	  "checks it against its own [agent] ca_file or the system's trust)" },
+	{ "agent", "key_file", CONF_STR, "", "`monostack compute`: PEM private key of cert_file" },
 	{ "quota", "instances", CONF_INT, "10", "default instances per project (-1: unlimited)" },
 	{ "quota", "cores", CONF_INT, "20", "default vCPUs per project" },
 	{ "quota", "ram", CONF_INT, "51200", "default MiB of RAM per project" },

@@ -20,29 +20,12 @@ static json_t *service_json(struct http_req *r, const struct cmp_service *s, boo
 	return o;
 }
 
-struct qallow {
-	struct http_req *r;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qallow *q = ctx;
-	if (!strcmp(name, "host") || !strcmp(name, "binary"))
-		return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
-
 int cmp_h_services_index(struct http_req *r)
 {
-	if (cmp_mv_ge(r, 2, 75)) {
-		struct qallow q = { r, 0 };
-		http_query_each(r, check_q, &q);
-		if (q.rc)
-			return q.rc;
-	}
+	static const char *const query[] = { "host", "binary", NULL };
+	int qrc = cmp_mv_ge(r, 2, 75) ? cmp_q_only(r, query) : 0;
+	if (qrc)
+		return qrc;
 	const char *host = http_query(r, "host"), *binary = http_query(r, "binary");
 	struct db_rows *rows = NULL;
 	int rc = db_query(cmp_db(r), &rows, "SELECT " CMP_SERVICE_COLUMNS " FROM cmp_services s"

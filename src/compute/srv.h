@@ -199,9 +199,9 @@ void cmp_sched_stop(struct compute_svc *svc);
 int cmp_ctl_controller_services(struct compute_svc *svc);
 void cmp_sched_wake(struct compute_svc *svc);
 void cmp_agent_wake(struct compute_svc *svc);
-/* The driver's capability for changePassword, consoles: the driver name ("fake", "qemu", or
- * "none" when no agent runs). */
-const char *cmp_agent_driver(struct compute_svc *svc);
+/* The driver of the agent that runs host (in process or remote), from its compute node's
+ * hypervisor type: "fake", "qemu", or "none" (unknown host, no host yet). */
+const char *cmp_host_driver(struct http_req *r, const char *host);
 /* Synchronous calls the API makes on the agent owning host (console log, VNC). 0, ERR_NOTFOUND
  * (no such guest), ERR_NOTIMPL (the driver cannot), or ERR_CONFLICT (no agent for that host). */
 int cmp_agent_console_log(struct compute_svc *svc, const char *host, const char *uuid, size_t max,

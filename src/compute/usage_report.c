@@ -56,25 +56,9 @@ static int parse_window(struct http_req *r, struct window *w)
 	return 0;
 }
 
-struct qcheck {
-	struct http_req *r;
-	bool index;
-	int rc;
-};
-
-static int check_q(void *ctx, const char *name, const char *value)
-{
-	struct qcheck *q = ctx;
-	static const char *const ok[] = { "start", "end", "limit", "marker", NULL };
-	for (int i = 0; ok[i]; i++)
-		if (!strcmp(ok[i], name))
-			return 0;
-	if (q->index && !strcmp(name, "detailed"))
-		return 0;
-	q->rc = http_error(q->r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
-			   "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
-	return 1;
-}
+/* Query parameters at 2.75: the show call takes all but "detailed". */
+static const char *const index_query[] = { "start", "end", "limit", "marker", "detailed", NULL };
+static const char *const show_query[] = { "start", "end", "limit", "marker", NULL };
 
 static double hours_for(int64_t launched, int64_t terminated, const struct window *w)
 {
@@ -92,16 +76,12 @@ static int report(struct http_req *r, const struct window *w, const char *projec
 		  json_t **summaries, json_t **servers, bool *full_page, const char **last)
 {
 	int64_t limit = MAX_LIMIT;
-	const char *marker = NULL, *s;
+	const char *marker = NULL;
 	bool paged = cmp_mv_ge(r, 2, 40);
 	if (paged) {
-		if ((s = http_query(r, "limit"))) {
-			if (parse_int64(s, 0, INT64_MAX, &limit))
-				return http_error(r, ERR_BADREQ, "Invalid input for query parameters limit. Value: %s. "
-						  "'%s' does not match '^[0-9]*$'", s, s);
-			if (limit > MAX_LIMIT)
-				limit = MAX_LIMIT;
-		}
+		int qrc = cmp_q_limit(r, MAX_LIMIT, &limit);
+		if (qrc)
+			return qrc;
 		marker = http_query(r, "marker");
 	}
 	struct db_rows *rows = NULL;
@@ -174,9 +154,9 @@ static int report(struct http_req *r, const struct window *w, const char *projec
 
 int cmp_h_usage_index(struct http_req *r)
 {
-	struct qcheck q = { r, true, 0 };
-	if (cmp_mv_ge(r, 2, 75) && (http_query_each(r, check_q, &q), q.rc))
-		return q.rc;
+	int qrc = cmp_mv_ge(r, 2, 75) ? cmp_q_only(r, index_query) : 0;
+	if (qrc)
+		return qrc;
 	struct window w;
 	json_t *sums, *servers;
 	bool full;
@@ -198,9 +178,9 @@ int cmp_h_usage_show(struct http_req *r)
 	int rc = cmp_enforce(r, "os_compute_api:os-simple-tenant-usage:show", project, NULL);
 	if (rc)
 		return rc;
-	struct qcheck q = { r, false, 0 };
-	if (cmp_mv_ge(r, 2, 75) && (http_query_each(r, check_q, &q), q.rc))
-		return q.rc;
+	int qrc = cmp_mv_ge(r, 2, 75) ? cmp_q_only(r, show_query) : 0;
+	if (qrc)
+		return qrc;
 	struct window w;
 	json_t *sums, *servers;
 	bool full;

@@ -1,4 +1,4 @@
-/* valid.c — request-body checks with Nova's JSON-schema wording (see valid.h). */
+/* valid.c — request-body and query-string checks with Nova's JSON-schema wording (see valid.h). */
 #include "compute/valid.h"
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,62 @@ static const char *type_name(const json_t *v)
 	case JSON_TRUE: case JSON_FALSE: return "boolean";
 	default: return "null";
 	}
+}
+
+char *cmp_json_text(struct http_req *r, const json_t *j)
+{
+	char *t = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *s = arena_strdup(r->arena, t);
+	free(t);
+	return s;
+}
+
+int cmp_v_unexpected(struct http_req *r, const char *field, const char *key)
+{
+	return cmp_bad_field(r, field, arena_printf(r->arena, "Additional properties are not allowed ('%s' was unexpected)",
+						  key));
+}
+
+int cmp_q_unexpected(struct http_req *r, const char *name, const char *value)
+{
+	return http_error(r, ERR_BADREQ, "Invalid input for query parameters %s. Value: %s. Additional "
+			  "properties are not allowed ('%s' was unexpected)", name, value ? value : "", name);
+}
+
+struct q_only {
+	struct http_req *r;
+	const char *const *allowed;
+	int rc;
+};
+
+static int q_only_check(void *ctx, const char *name, const char *value)
+{
+	struct q_only *q = ctx;
+	for (int i = 0; q->allowed[i]; i++)
+		if (!strcmp(q->allowed[i], name))
+			return 0;
+	q->rc = cmp_q_unexpected(q->r, name, value);
+	return 1;
+}
+
+int cmp_q_only(struct http_req *r, const char *const *allowed)
+{
+	struct q_only q = { r, allowed, 0 };
+	http_query_each(r, q_only_check, &q);
+	return q.rc;
+}
+
+int cmp_q_limit(struct http_req *r, int64_t max, int64_t *limit)
+{
+	const char *s = http_query(r, "limit");
+	if (!s)
+		return 0;
+	if (parse_int64(s, 0, INT64_MAX, limit))
+		return http_error(r, ERR_BADREQ, "Invalid input for query parameters limit. Value: %s. "
+				  "'%s' does not match '^[0-9]*$'", s, s);
+	if (*limit > max)
+		*limit = max;
+	return 0;
 }
 
 int cmp_v_object(struct http_req *r, const json_t *v, const char *field)

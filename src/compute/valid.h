@@ -1,4 +1,4 @@
-/* valid.h — request-body checks with Nova's JSON-schema wording (nova/api/validation): types,
+/* valid.h — request-body (and query-string) checks with Nova's JSON-schema wording (nova/api/validation): types,
  * required and unexpected members, names, integers given as numbers or digit strings, booleans
  * given as any of Nova's spellings. Each check records a 400 in r and returns ERR_BADREQ, or 0.
  * Not for use outside src/compute. */
@@ -12,6 +12,13 @@ int cmp_v_object(struct http_req *r, const json_t *v, const char *field);
 int cmp_v_required(struct http_req *r, const json_t *obj, const char *field, const char *key);
 /* Every member of obj must be named in allowed (NULL-terminated). */
 int cmp_v_only(struct http_req *r, const json_t *obj, const char *field, const char *const *allowed);
+/* 400 for a query parameter the API's query schema does not allow (additionalProperties). */
+int cmp_q_unexpected(struct http_req *r, const char *name, const char *value);
+/* The first query parameter not named in allowed (NULL-terminated) gets that 400; else 0. */
+int cmp_q_only(struct http_req *r, const char *const *allowed);
+/* The "limit" query parameter when present: a non-negative integer (else 400 in Nova's words)
+ * capped at max, into *limit; left unchanged when absent. */
+int cmp_q_limit(struct http_req *r, int64_t max, int64_t *limit);
 /* A string of [minlen, maxlen] characters (code points); nullable admits JSON null. */
 int cmp_v_string(struct http_req *r, const json_t *v, const char *field, size_t minlen, size_t maxlen,
 		 bool nullable);

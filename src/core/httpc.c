@@ -3,6 +3,7 @@
  * by Content-Length, chunked encoding, or the end of the connection. */
 #include "core/httpc.h"
 #include "core/arena.h"
+#include "core/util.h"
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
@@ -145,17 +146,11 @@ static ssize_t raw_read(struct conn *c, void *buf, size_t n)
 
 static int raw_write(struct conn *c, const void *buf, size_t n)
 {
+	if (!c->ssl)
+		return util_write_all(c->fd, buf, n);
 	const char *p = buf;
 	while (n) {
-		ssize_t w;
-		if (c->ssl) {
-			int r = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
-			w = r > 0 ? r : -1;
-		} else {
-			w = write(c->fd, p, n);
-			if (w < 0 && errno == EINTR)
-				continue;
-		}
+		int w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
 		if (w <= 0)
 			return -1;
 		p += w;
@@ -206,16 +201,9 @@ struct sink {
 static int sink_put(struct sink *s, const char *p, size_t n)
 {
 	if (s->fd >= 0) {
-		while (n) {
-			ssize_t w = write(s->fd, p, n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return -1;
-			p += w;
-			n -= (size_t)w;
-			s->len += (size_t)w;
-		}
+		if (util_write_all(s->fd, p, n))
+			return -1;
+		s->len += n;
 		return 0;
 	}
 	if (s->len + n > BODY_MAX)

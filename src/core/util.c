@@ -1,4 +1,4 @@
-/* util.c — ids, randomness, time formatting/parsing, base64 and small parsers. */
+/* util.c — ids, randomness, time formatting/parsing, base64, small parsers and file helpers. */
 #include "core/util.h"
 #include <ctype.h>
 #include <errno.h>
@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 void util_random(void *buf, size_t n)
 {
@@ -300,4 +303,40 @@ void url_encode(const char *in, char *out, bool form)
 		}
 	}
 	*out = 0;
+}
+
+int util_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int util_mkdir_p(const char *dir, unsigned parent_mode, unsigned mode)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, (mode_t)parent_mode) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, (mode_t)mode) && errno != EEXIST ? -1 : 0;
 }

@@ -1,4 +1,5 @@
-/* util.h — small helpers with no OpenStack meaning: ids, randomness, times, base64url, strings. */
+/* util.h — small helpers with no OpenStack meaning: ids, randomness, times, base64url, strings,
+ * whole writes and mkdir -p. */
 #ifndef CORE_UTIL_H
 #define CORE_UTIL_H
 #include <stdbool.h>
@@ -43,5 +44,11 @@ void url_decode(const char *in, char *out, bool form);
 /* Percent-encodes everything but letters, digits and -._~ (a space as '+' when form is true)
  * into out (at least 3 * strlen(in) + 1 bytes). */
 void url_encode(const char *in, char *out, bool form);
+
+/* Writes all n bytes to fd, retrying short writes and EINTR: 0, or -1 with errno set. */
+int util_write_all(int fd, const void *buf, size_t n);
+/* mkdir -p: creates dir and its missing parents (parents with parent_mode, dir itself with
+ * mode); existing directories are fine. 0, or -1 with errno set (ENAMETOOLONG past PATH_MAX). */
+int util_mkdir_p(const char *dir, unsigned parent_mode, unsigned mode);
 
 #endif

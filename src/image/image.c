@@ -121,6 +121,26 @@ int img_load_extras_many(struct http_req *r, struct img **ims, int n)
 	return 0;
 }
 
+int img_query_page(struct http_req *r, const char *sql, const struct db_arg *args, struct img ***out, int *n)
+{
+	struct db_rows *rows;
+	int rc = db_query_a(img_db(r), &rows, sql, args);
+	if (rc < 0)
+		return img_db_error(r, rc, "list");
+	int k = db_rows_count(rows);
+	struct img **page = arena_alloc(r->arena, sizeof *page * (size_t)(k ? k : 1));
+	for (int i = 0; i < k; i++) {
+		page[i] = arena_alloc(r->arena, sizeof *page[i]);
+		img_from_row(r, rows, i, page[i]);
+	}
+	db_rows_free(rows);
+	if ((rc = img_load_extras_many(r, page, k)) < 0)
+		return rc;
+	*out = page;
+	*n = k;
+	return 0;
+}
+
 int img_load_extras(struct http_req *r, struct img *im)
 {
 	return img_load_extras_many(r, &im, 1);

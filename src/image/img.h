@@ -82,6 +82,9 @@ void img_from_row(struct http_req *r, const struct db_rows *rows, int i, struct 
 int img_load_extras(struct http_req *r, struct img *im);
 /* The same for n images in three queries (a page of a list). */
 int img_load_extras_many(struct http_req *r, struct img **ims, int n);
+/* Runs a query selecting IMG_COLUMNS and loads the rows with their extras (a list page):
+ * 0 with *out (an arena array) and *n, or an error recorded in r. */
+int img_query_page(struct http_req *r, const char *sql, const struct db_arg *args, struct img ***out, int *n);
 /* Loads an image the caller may see (get_image policy): 0 and *out, or 404 "No image found
  * with ID <id>" (also for images hidden by policy). Reads inside the request's open transaction
  * when there is one. */

@@ -88,20 +88,6 @@ out:
 	return ret;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int image_fetch(struct image_svc *svc, const char *id, int fd, char *err, size_t errlen)
 {
 	struct db_conn *c = db_get(svc->db);
@@ -145,7 +131,7 @@ int image_fetch(struct image_svc *svc, const char *id, int fd, char *err, size_t
 		}
 		if (n == 0)
 			break;
-		if (write_all(fd, buf, (size_t)n)) {
+		if (util_write_all(fd, buf, (size_t)n)) {
 			snprintf(err, errlen, "writing image %s to the cache failed: %s", id, strerror(errno));
 			ret = -1;
 			break;

@@ -4,6 +4,7 @@
  * the caller's token. Each call runs as a request of the image service of its own (a shell
  * carrying the caller's token, sharing its arena), so the internals of img.h apply unchanged. */
 #include "image/img.h"
+#include "core/sqlbuf.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -86,75 +87,56 @@ static json_t *view(const struct img *im)
 	return o;
 }
 
-/* Builds the list query of q (at most 64 arguments: a few per filter). */
+/* Builds the list query of q with core/sqlbuf (at most 64 arguments: a few per filter). */
 #define MAX_ARGS 64
 
-struct sql {
-	struct arena *a;
-	const char *text;
-	struct db_arg args[MAX_ARGS + 1];
-	int n;
-};
-
-static void add(struct sql *s, const char *text)
-{
-	s->text = arena_printf(s->a, "%s%s", s->text ? s->text : "", text);
-}
-
-static int arg(struct sql *s, struct db_arg a)
-{
-	if (s->n >= MAX_ARGS)
-		return -1;
-	s->args[s->n++] = a;
-	return 0;
-}
-
-static int int_filter(struct call *c, struct sql *s, const char *col, const char *value)
+static int int_filter(struct call *c, struct sqlbuf *s, const char *col, const char *value)
 {
 	int64_t v;
 	if (parse_int64(value, INT64_MIN, INT64_MAX, &v))
 		return http_error(&c->r, ERR_BADREQ, "Invalid value for the %s filter: an integer is expected.", col);
-	add(s, arena_printf(s->a, " AND i.%s = ?", col));
-	return arg(s, DB_INT(v));
+	sqlbuf_add(s, arena_printf(s->a, " AND i.%s = ?", col));
+	sqlbuf_int(s, v);
+	return 0;
 }
 
-static int list_query(struct call *c, const struct image_query *q, struct sql *s)
+static int list_query(struct call *c, const struct image_query *q, struct sqlbuf *s)
 {
 	struct http_req *r = &c->r;
 	const char *proj = img_caller_project(r);
-	add(s, "SELECT " IMG_COLUMNS " FROM img_images i WHERE i.status NOT IN ('killed', 'deleted')"
+	sqlbuf_add(s, "SELECT " IMG_COLUMNS " FROM img_images i WHERE i.status NOT IN ('killed', 'deleted')"
 	       " AND i.os_hidden = ?");
-	arg(s, DB_BOOL(false));
+	sqlbuf_arg(s, DB_BOOL(false));
 	if (!img_is_admin(r)) {   /* Glance's list visibility for a project (member_status accepted) */
-		add(s, " AND (i.visibility IN ('public', 'community')");
+		sqlbuf_add(s, " AND (i.visibility IN ('public', 'community')");
 		if (*proj) {
-			add(s, " OR i.owner = ? OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM img_members m"
+			sqlbuf_add(s, " OR i.owner = ? OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM img_members m"
 			       " WHERE m.image_id = i.id AND m.member = ? AND m.status = 'accepted'))");
-			arg(s, DB_TEXT(proj));
-			arg(s, DB_TEXT(proj));
+			sqlbuf_arg(s, DB_TEXT(proj));
+			sqlbuf_arg(s, DB_TEXT(proj));
 		}
-		add(s, ")");
+		sqlbuf_add(s, ")");
 	}
 	if (*proj) {   /* community images only when they are the caller's own */
-		add(s, " AND (i.owner = ? OR i.visibility <> 'community')");
-		arg(s, DB_TEXT(proj));
+		sqlbuf_add(s, " AND (i.owner = ? OR i.visibility <> 'community')");
+		sqlbuf_arg(s, DB_TEXT(proj));
 	} else {
-		add(s, " AND i.visibility <> 'community'");
+		sqlbuf_add(s, " AND i.visibility <> 'community'");
 	}
 	if (q->name) {
-		add(s, " AND i.name = ?");
-		arg(s, DB_TEXT(q->name));
+		sqlbuf_add(s, " AND i.name = ?");
+		sqlbuf_arg(s, DB_TEXT(q->name));
 	}
 	if (q->status) {
-		add(s, " AND i.status = ?");
-		arg(s, DB_TEXT(q->status));
+		sqlbuf_add(s, " AND i.status = ?");
+		sqlbuf_arg(s, DB_TEXT(q->status));
 	}
 	if (q->changes_since) {   /* Nova asks Glance for updated_at=gte:TIME (whole seconds) */
 		int64_t us;
 		if (time_parse(q->changes_since, &us))
 			return http_error(r, ERR_BADREQ, "Bad \"updated_at\" query filter format. Use ISO 8601 DateTime notation.");
-		add(s, " AND i.updated_at >= ?");
-		arg(s, DB_INT(us / 1000000 * 1000000));
+		sqlbuf_add(s, " AND i.updated_at >= ?");
+		sqlbuf_arg(s, DB_INT(us / 1000000 * 1000000));
 	}
 	if (q->min_ram && int_filter(c, s, "min_ram", q->min_ram) == ERR_BADREQ)
 		return ERR_BADREQ;
@@ -164,10 +146,11 @@ static int list_query(struct call *c, const struct image_query *q, struct sql *s
 		const char *k;
 		json_t *v;
 		json_object_foreach((json_t *)q->props, k, v) {
-			add(s, " AND EXISTS (SELECT 1 FROM img_properties pr WHERE pr.image_id = i.id"
+			sqlbuf_add(s, " AND EXISTS (SELECT 1 FROM img_properties pr WHERE pr.image_id = i.id"
 			       " AND pr.name = ? AND pr.value = ?)");
-			arg(s, DB_TEXT(arena_strdup(s->a, k)));
-			if (arg(s, DB_TEXT(arena_strdup(s->a, json_string_value(v) ? json_string_value(v) : ""))))
+			sqlbuf_arg(s, DB_TEXT(arena_strdup(s->a, k)));
+			sqlbuf_arg(s, DB_TEXT(arena_strdup(s->a, json_string_value(v) ? json_string_value(v) : "")));
+			if (s->overflow)
 				return http_error(r, ERR_BADREQ, "Too many filters.");
 		}
 	}
@@ -178,16 +161,15 @@ static int list_query(struct call *c, const struct image_query *q, struct sql *s
 				return r->err;
 			return http_error(r, ERR_BADREQ, "No image found with ID %s", q->marker);
 		}
-		add(s, " AND (i.created_at < ? OR (i.created_at = ? AND i.id < ?))");
-		arg(s, DB_INT(m->created_at));
-		arg(s, DB_INT(m->created_at));
-		arg(s, DB_TEXT(m->id));
+		sqlbuf_add(s, " AND (i.created_at < ? OR (i.created_at = ? AND i.id < ?))");
+		sqlbuf_arg(s, DB_INT(m->created_at));
+		sqlbuf_arg(s, DB_INT(m->created_at));
+		sqlbuf_arg(s, DB_TEXT(m->id));
 	}
 	int limit = q->limit > 0 && q->limit <= LIST_MAX ? q->limit : LIST_MAX;
-	add(s, arena_printf(s->a, " ORDER BY i.created_at DESC, i.id DESC LIMIT %d", limit));
-	if (s->n >= MAX_ARGS)
+	sqlbuf_add(s, arena_printf(s->a, " ORDER BY i.created_at DESC, i.id DESC LIMIT %d", limit));
+	if (s->nargs >= MAX_ARGS)
 		return http_error(r, ERR_BADREQ, "Too many filters.");
-	s->args[s->n] = DB_END_;
 	return 0;
 }
 
@@ -199,22 +181,13 @@ int image_list_for(struct image_svc *svc, struct http_req *caller, const struct 
 	if (!img_allowed(r, "get_images", NULL))
 		return call_end(c, http_error(r, ERR_FORBIDDEN, "You are not authorized to complete get_images action."),
 				err, errlen);
-	struct sql s = { .a = r->arena };
+	struct sqlbuf s = { .a = r->arena, .max_args = MAX_ARGS };
 	int rc = list_query(c, q, &s);
 	if (rc < 0)
 		return call_end(c, rc, err, errlen);
-	struct db_rows *rows;
-	rc = db_query_a(img_db(r), &rows, s.text, s.args);
-	if (rc < 0)
-		return call_end(c, img_db_error(r, rc, "list"), err, errlen);
-	int n = db_rows_count(rows);
-	struct img **page = arena_alloc(r->arena, sizeof *page * (size_t)(n ? n : 1));
-	for (int i = 0; i < n; i++) {
-		page[i] = arena_alloc(r->arena, sizeof *page[i]);
-		img_from_row(r, rows, i, page[i]);
-	}
-	db_rows_free(rows);
-	if ((rc = img_load_extras_many(r, page, n)) < 0)
+	struct img **page;
+	int n;
+	if ((rc = img_query_page(r, s.text, sqlbuf_args(&s), &page, &n)) < 0)
 		return call_end(c, rc, err, errlen);
 	json_t *list = json_array();
 	for (int i = 0; i < n; i++)

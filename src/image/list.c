@@ -4,6 +4,7 @@
  * pagination by marker with `first`/`next` links. */
 #include "image/img.h"
 #include "core/conf.h"
+#include "core/sqlbuf.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,44 +13,10 @@
 #define MAX_ARGS 256
 #define MAX_SORT 16
 
-struct sql {
-	struct http_req *r;
-	char *text;
-	size_t len, cap;
-	struct db_arg args[MAX_ARGS + 1];
-	int nargs;
-	bool overflow;
-};
-
-static void add(struct sql *q, const char *s)
+/* Request SQL is built with core/sqlbuf, at most MAX_ARGS arguments (more: "Too many filters."). */
+static void arg_text(struct sqlbuf *q, const char *s)
 {
-	size_t n = strlen(s);
-	if (q->len + n + 1 > q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 1024;
-		while (cap < q->len + n + 1)
-			cap *= 2;
-		char *t = arena_alloc(q->r->arena, cap);
-		if (q->len)
-			memcpy(t, q->text, q->len);
-		q->text = t;
-		q->cap = cap;
-	}
-	memcpy(q->text + q->len, s, n + 1);
-	q->len += n;
-}
-
-static void arg(struct sql *q, struct db_arg a)
-{
-	if (q->nargs >= MAX_ARGS) {
-		q->overflow = true;
-		return;
-	}
-	q->args[q->nargs++] = a;
-}
-
-static void arg_text(struct sql *q, const char *s)
-{
-	arg(q, DB_TEXT(arena_strdup(q->r->arena, s)));
+	sqlbuf_text(q, arena_strdup(q->a, s));
 }
 
 /* sortable keys: column, integer? */
@@ -68,7 +35,7 @@ static const struct sort_key *find_sort_key(const char *name)
 
 struct params {
 	struct http_req *r;
-	struct sql *where;            /* filter conditions, ANDed */
+	struct sqlbuf *where;         /* filter conditions, ANDed */
 	const char *limit, *marker, *member_status, *visibility, *os_hidden, *protected_;
 	const char *sort;
 	const char *sort_key[MAX_SORT];
@@ -130,7 +97,7 @@ static int split_in(struct params *p, const char *list, const char ***out, int *
 /* name, id, status, container_format, disk_format: "value", "eq:value" or "in:a,b,\"c,d\"". */
 static int attr_filter(struct params *p, const char *col, const char *value)
 {
-	struct sql *q = p->where;
+	struct sqlbuf *q = p->where;
 	/* "op:value", unless the whole value is a time (which has colons of its own) */
 	const char *colon = strchr(value, ':');
 	int64_t when;
@@ -142,21 +109,21 @@ static int attr_filter(struct params *p, const char *col, const char *value)
 		int n = 0;
 		if (split_in(p, value + 3, &vals, &n))
 			return p->err;
-		add(q, " AND i.");
-		add(q, col);
-		add(q, " IN (");
+		sqlbuf_add(q, " AND i.");
+		sqlbuf_add(q, col);
+		sqlbuf_add(q, " IN (");
 		for (int i = 0; i < n; i++) {
-			add(q, i ? ", ?" : "?");
+			sqlbuf_add(q, i ? ", ?" : "?");
 			arg_text(q, vals[i]);
 		}
-		add(q, ")");
+		sqlbuf_add(q, ")");
 		return 0;
 	}
 	if (!strncmp(value, "eq:", 3))
 		value += 3;
-	add(q, " AND i.");
-	add(q, col);
-	add(q, " = ?");
+	sqlbuf_add(q, " AND i.");
+	sqlbuf_add(q, col);
+	sqlbuf_add(q, " = ?");
 	arg_text(q, value);
 	return 0;
 }
@@ -173,7 +140,7 @@ static int time_filter(struct params *p, const char *col, const char *value)
 	if (time_parse(when, &us))
 		return bad(p, "Bad \"%s\" query filter format. Use ISO 8601 DateTime notation.", col);
 	int64_t sec = us / 1000000 * 1000000, next = sec + 1000000;   /* whole seconds, as Glance stores */
-	struct sql *q = p->where;
+	struct sqlbuf *q = p->where;
 	char buf[160];
 	if (!strcmp(op, "eq"))
 		snprintf(buf, sizeof buf, " AND i.%s >= ? AND i.%s < ?", col, col);
@@ -189,14 +156,14 @@ static int time_filter(struct params *p, const char *col, const char *value)
 		snprintf(buf, sizeof buf, " AND i.%s < ?", col);
 	else
 		return bad(p, "Unable to filter on a unknown operator.%s", NULL);
-	add(q, buf);
+	sqlbuf_add(q, buf);
 	if (!strcmp(op, "eq") || !strcmp(op, "neq")) {
-		arg(q, DB_INT(sec));
-		arg(q, DB_INT(next));
+		sqlbuf_arg(q, DB_INT(sec));
+		sqlbuf_arg(q, DB_INT(next));
 	} else if (!strcmp(op, "gt") || !strcmp(op, "lte")) {
-		arg(q, DB_INT(next));
+		sqlbuf_arg(q, DB_INT(next));
 	} else {
-		arg(q, DB_INT(sec));
+		sqlbuf_arg(q, DB_INT(sec));
 	}
 	return 0;
 }
@@ -212,8 +179,8 @@ static int range_filter(struct params *p, const char *name, const char *value)
 		return bad(p, "Unable to filter on a range with a non-numeric value.%s", NULL);
 	char buf[96];
 	snprintf(buf, sizeof buf, " AND i.%s %s ?", col, !strcmp(name + n - 4, "_min") ? ">=" : "<=");
-	add(p->where, buf);
-	arg(p->where, DB_INT(v));
+	sqlbuf_add(p->where, buf);
+	sqlbuf_arg(p->where, DB_INT(v));
 	return 0;
 }
 
@@ -253,7 +220,7 @@ static int take_param(void *ctx, const char *name, const char *value)
 			return bad(p, "Too many sort directions.%s", NULL);
 		p->sort_dir[p->nsort_dir++] = value;
 	} else if (!strcmp(name, "tag")) {
-		add(p->where, " AND EXISTS (SELECT 1 FROM img_tags t WHERE t.image_id = i.id AND t.value = ?)");
+		sqlbuf_add(p->where, " AND EXISTS (SELECT 1 FROM img_tags t WHERE t.image_id = i.id AND t.value = ?)");
 		arg_text(p->where, value);
 	} else if (!strcmp(name, "changes-since")) {
 		return bad(p, "The \"changes-since\" filter is no longer available on v2.%s", NULL);
@@ -263,7 +230,7 @@ static int take_param(void *ctx, const char *name, const char *value)
 	} else if (!strcmp(name, "owner") || !strcmp(name, "checksum") || !strcmp(name, "os_hash_value")) {
 		char buf[64];
 		snprintf(buf, sizeof buf, " AND i.%s = ?", name);
-		add(p->where, buf);
+		sqlbuf_add(p->where, buf);
 		arg_text(p->where, value);
 	} else if (!strcmp(name, "size") || !strcmp(name, "virtual_size") || !strcmp(name, "min_ram") ||
 		   !strcmp(name, "min_disk")) {
@@ -272,8 +239,8 @@ static int take_param(void *ctx, const char *name, const char *value)
 			return bad(p, "Invalid value for the %s filter: an integer is expected.", name);
 		char buf[64];
 		snprintf(buf, sizeof buf, " AND i.%s = ?", name);
-		add(p->where, buf);
-		arg(p->where, DB_INT(v));
+		sqlbuf_add(p->where, buf);
+		sqlbuf_arg(p->where, DB_INT(v));
 	} else if (!strcmp(name, "created_at") || !strcmp(name, "updated_at")) {
 		return time_filter(p, name, value);
 	} else if (strlen(name) > 4 && (!strcmp(name + strlen(name) - 4, "_min") ||
@@ -281,7 +248,7 @@ static int take_param(void *ctx, const char *name, const char *value)
 		return range_filter(p, name, value);
 	} else {
 		/* anything else filters on an extra property */
-		add(p->where, " AND EXISTS (SELECT 1 FROM img_properties pr WHERE pr.image_id = i.id"
+		sqlbuf_add(p->where, " AND EXISTS (SELECT 1 FROM img_properties pr WHERE pr.image_id = i.id"
 			      " AND pr.name = ? AND pr.value = ?)");
 		arg_text(p->where, name);
 		arg_text(p->where, value);
@@ -313,21 +280,21 @@ static char *url_escape(struct arena *a, const char *s)
 
 static const char *link(struct http_req *r, const json_t *echo, const char *marker)
 {
-	struct sql s = { .r = r };
-	add(&s, "/v2/images");
+	struct sqlbuf s = { .a = r->arena };   /* a URL, no arguments */
+	sqlbuf_add(&s, "/v2/images");
 	size_t i;
 	json_t *pair;
 	bool first = true;
 	json_array_foreach(echo, i, pair) {
-		add(&s, first ? "?" : "&");
+		sqlbuf_add(&s, first ? "?" : "&");
 		first = false;
-		add(&s, url_escape(r->arena, json_string_value(json_array_get(pair, 0))));
-		add(&s, "=");
-		add(&s, url_escape(r->arena, json_string_value(json_array_get(pair, 1))));
+		sqlbuf_add(&s, url_escape(r->arena, json_string_value(json_array_get(pair, 0))));
+		sqlbuf_add(&s, "=");
+		sqlbuf_add(&s, url_escape(r->arena, json_string_value(json_array_get(pair, 1))));
 	}
 	if (marker) {
-		add(&s, first ? "?marker=" : "&marker=");
-		add(&s, url_escape(r->arena, marker));
+		sqlbuf_add(&s, first ? "?marker=" : "&marker=");
+		sqlbuf_add(&s, url_escape(r->arena, marker));
 	}
 	return s.text;
 }
@@ -415,11 +382,11 @@ static int parse_sort(struct params *p, struct order *o)
 
 /* Keyset condition "after the marker row" for the ordering (NULLs first ascending, last
  * descending, as the ORDER BY below puts them). */
-static void after_marker(struct sql *q, const struct order *o, const struct img *m)
+static void after_marker(struct sqlbuf *q, const struct order *o, const struct img *m)
 {
-	add(q, " AND (");
+	sqlbuf_add(q, " AND (");
 	for (int i = 0; i < o->n; i++) {
-		add(q, i ? " OR (" : "(");
+		sqlbuf_add(q, i ? " OR (" : "(");
 		for (int j = 0; j <= i; j++) {
 			const struct sort_key *k = o->key[j];
 			const char *sv = NULL;
@@ -434,7 +401,7 @@ static void after_marker(struct sql *q, const struct order *o, const struct img 
 			else if (!strcmp(k->name, "updated_at")) iv = m->updated_at;
 			bool null = k->is_int ? iv < 0 : !sv;
 			if (j)
-				add(q, " AND ");
+				sqlbuf_add(q, " AND ");
 			char buf[160];
 			const char *c = k->name;
 			if (j < i) {
@@ -447,20 +414,20 @@ static void after_marker(struct sql *q, const struct order *o, const struct img 
 				else
 					snprintf(buf, sizeof buf, "(i.%s < ? OR i.%s IS NULL)", c, c);
 			}
-			add(q, buf);
+			sqlbuf_add(q, buf);
 			if (!null)
-				arg(q, k->is_int ? DB_INT(iv) : DB_TEXT(sv));
+				sqlbuf_arg(q, k->is_int ? DB_INT(iv) : DB_TEXT(sv));
 		}
-		add(q, ")");
+		sqlbuf_add(q, ")");
 	}
-	add(q, ")");
+	sqlbuf_add(q, ")");
 }
 
 int img_list_images(struct http_req *r)
 {
 	if (!img_allowed(r, "get_images", NULL))
 		return http_error(r, ERR_FORBIDDEN, "You are not authorized to complete get_images action.");
-	struct sql where = { .r = r };
+	struct sqlbuf where = { .a = r->arena, .max_args = MAX_ARGS };
 	struct params p = { .r = r, .where = &where, .echo = json_array() };
 	arena_defer(r->arena, json_decref_void, p.echo);
 	if (http_query_each(r, take_param, &p) || p.err)
@@ -492,44 +459,44 @@ int img_list_images(struct http_req *r)
 	if (parse_sort(&p, &o))
 		return p.err;
 
-	struct sql q = { .r = r };
-	add(&q, "SELECT " IMG_COLUMNS " FROM img_images i WHERE i.status NOT IN ('killed', 'deleted')"
+	struct sqlbuf q = { .a = r->arena, .max_args = MAX_ARGS };
+	sqlbuf_add(&q, "SELECT " IMG_COLUMNS " FROM img_images i WHERE i.status NOT IN ('killed', 'deleted')"
 		" AND i.os_hidden = ?");
-	arg(&q, DB_BOOL(hidden));
+	sqlbuf_arg(&q, DB_BOOL(hidden));
 	if (p.protected_) {
-		add(&q, " AND i.protected = ?");
-		arg(&q, DB_BOOL(prot));
+		sqlbuf_add(&q, " AND i.protected = ?");
+		sqlbuf_arg(&q, DB_BOOL(prot));
 	}
-	add(&q, where.text ? where.text : "");
+	sqlbuf_add(&q, where.text ? where.text : "");
 	for (int i = 0; i < where.nargs; i++)
-		arg(&q, where.args[i]);
+		sqlbuf_arg(&q, where.args[i]);
 
 	const char *proj = img_caller_project(r);
 	bool has_proj = *proj != 0;
 	if (!img_is_admin(r)) {
-		add(&q, " AND (i.visibility IN ('public', 'community')");
+		sqlbuf_add(&q, " AND (i.visibility IN ('public', 'community')");
 		if (has_proj) {
-			add(&q, " OR i.owner = ? OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM img_members m"
+			sqlbuf_add(&q, " OR i.owner = ? OR (i.visibility = 'shared' AND EXISTS (SELECT 1 FROM img_members m"
 				" WHERE m.image_id = i.id AND m.member = ?");
 			arg_text(&q, proj);
 			arg_text(&q, proj);
 			if (strcmp(ms, "all")) {
-				add(&q, " AND m.status = ?");
+				sqlbuf_add(&q, " AND m.status = ?");
 				arg_text(&q, ms);
 			}
-			add(&q, "))");
+			sqlbuf_add(&q, "))");
 		}
-		add(&q, ")");
+		sqlbuf_add(&q, ")");
 	}
 	if (p.visibility) {
 		if (strcmp(p.visibility, "all")) {
-			add(&q, " AND i.visibility = ?");
+			sqlbuf_add(&q, " AND i.visibility = ?");
 			arg_text(&q, p.visibility);
 		}
 	} else if (!has_proj) {
-		add(&q, " AND i.visibility <> 'community'");
+		sqlbuf_add(&q, " AND i.visibility <> 'community'");
 	} else {
-		add(&q, " AND (i.owner = ? OR i.visibility <> 'community')");
+		sqlbuf_add(&q, " AND (i.owner = ? OR i.visibility <> 'community')");
 		arg_text(&q, proj);
 	}
 	if (p.marker) {
@@ -541,32 +508,22 @@ int img_list_images(struct http_req *r)
 		}
 		after_marker(&q, &o, m);
 	}
-	add(&q, " ORDER BY ");
+	sqlbuf_add(&q, " ORDER BY ");
 	for (int i = 0; i < o.n; i++) {
 		char buf[128];
 		snprintf(buf, sizeof buf, "%s(i.%s IS NOT NULL) %s, i.%s %s", i ? ", " : "", o.key[i]->name,
 			 o.desc[i] ? "DESC" : "ASC", o.key[i]->name, o.desc[i] ? "DESC" : "ASC");
-		add(&q, buf);
+		sqlbuf_add(&q, buf);
 	}
 	char lim[40];
 	snprintf(lim, sizeof lim, " LIMIT %lld", (long long)limit);
-	add(&q, lim);
+	sqlbuf_add(&q, lim);
 	if (q.overflow)
 		return http_error(r, ERR_BADREQ, "Too many filters.");
-	q.args[q.nargs] = DB_END_;
 
-	struct db_rows *rows;
-	int rc = db_query_a(img_db(r), &rows, q.text, q.args);
+	struct img **page;
+	int n, rc = img_query_page(r, q.text, sqlbuf_args(&q), &page, &n);
 	if (rc < 0)
-		return img_db_error(r, rc, "list");
-	int n = db_rows_count(rows);
-	struct img **page = arena_alloc(r->arena, sizeof *page * (size_t)(n ? n : 1));
-	for (int i = 0; i < n; i++) {
-		page[i] = arena_alloc(r->arena, sizeof *page[i]);
-		img_from_row(r, rows, i, page[i]);
-	}
-	db_rows_free(rows);
-	if ((rc = img_load_extras_many(r, page, n)) < 0)
 		return rc;
 	json_t *images = json_array();
 	const char *last = NULL;

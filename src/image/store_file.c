@@ -284,23 +284,6 @@ static const struct img_store_ops file_ops = {
 	.free = fs_free,
 };
 
-/* mkdir -p with mode 0750 for the directories it creates. */
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -1;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0750) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) && errno != EEXIST ? -1 : 0;
-}
-
 /* Removes temporary files a crashed process left behind (old enough not to be in use). */
 static void remove_stale(int dirfd)
 {
@@ -330,7 +313,7 @@ struct img_store *img_file_store_new(const char *id, const char *dir, char *err,
 		snprintf(err, errlen, "image store '%s': no directory configured", id);
 		return NULL;
 	}
-	if (mkdir_p(dir)) {
+	if (util_mkdir_p(dir, 0750, 0750)) {
 		snprintf(err, errlen, "image store '%s': cannot create %s: %s", id, dir, strerror(errno));
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "virt/virt.h"
 
 static bool id_ok(const char *id)
@@ -33,22 +34,6 @@ static bool is_file(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-		return -1;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 /* Fetches image_id into final under the lock already held. */
@@ -110,7 +95,7 @@ int virt_cache_get(const char *cache_dir, const char *image_id, virt_fetch_fn fe
 	}
 	if (is_file(final))
 		goto done;
-	if (mkdir_p(cache_dir)) {
+	if (util_mkdir_p(cache_dir, 0755, 0755)) {
 		snprintf(err, errlen, "image cache %s: %s", cache_dir, strerror(errno));
 		return -1;
 	}

@@ -178,18 +178,11 @@ int configdrive_write(const struct virt_spec *spec, const char *path, char *err,
 		snprintf(err, errlen, "config drive %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, img + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			snprintf(err, errlen, "config drive %s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		off += (size_t)w;
+	if (util_write_all(fd, img, len)) {
+		snprintf(err, errlen, "config drive %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
 	}
 	if (close(fd) || rename(tmp, path)) {
 		snprintf(err, errlen, "config drive %s: %s", path, strerror(errno));

@@ -323,22 +323,6 @@ void virt_qemu_set_stop_timeout(struct virt_driver *vd, int seconds)
 		drv(vd)->stop_timeout_s = seconds;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-		return -1;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 struct virt_driver *virt_qemu_new(const char *state_dir, char *err, size_t errlen)
 {
 	struct qemu_driver *d = calloc(1, sizeof *d);
@@ -349,7 +333,7 @@ struct virt_driver *virt_qemu_new(const char *state_dir, char *err, size_t errle
 	d->base.ops = &qemu_ops;
 	d->stop_timeout_s = QEMU_STOP_TIMEOUT_S;
 	pthread_mutex_init(&d->mu, NULL);
-	if (!state_dir || mkdir_p(state_dir) || !realpath(state_dir, d->state_dir)) {
+	if (!state_dir || util_mkdir_p(state_dir, 0755, 0700) || !realpath(state_dir, d->state_dir)) {
 		snprintf(err, errlen, "qemu state dir %s: %s", state_dir ? state_dir : "(none)", strerror(errno));
 		goto fail;
 	}
