@@ -68,6 +68,8 @@ test:
 bench: all
 	MONOSTACK_BIN=$(abspath $(BIN)) bench/identity/run.sh
 	MONOSTACK_BIN=$(abspath $(BIN)) bench/image/run.sh
+	MONOSTACK_BIN=$(abspath $(BIN)) bench/compute/run.sh
+	MONOSTACK_BIN=$(abspath $(BIN)) bench/compute/qemu.sh
 
 fuzz:
 	$(MAKE) -C fuzz

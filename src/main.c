@@ -437,7 +437,8 @@ static int cmd_up(const struct options *o)
 	printf("  export OS_CLOUD=monostack    # or: source %s/openrc\n"
 	       "  openstack token issue\n"
 	       "  openstack project create demo && openstack user create --password secret demo\n"
-	       "  openstack image create --disk-format qcow2 --container-format bare --file disk.qcow2 myimage\n",
+	       "  openstack image create --disk-format qcow2 --container-format bare --file disk.qcow2 myimage\n"
+	       "  openstack server create --image tiny --flavor m1.nano --nic none --wait vm1\n",
 	       conf_str("DEFAULT", "data_dir"));
 	fflush(stdout);
 	log_info("serving on %s", base);

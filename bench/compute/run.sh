@@ -46,6 +46,7 @@ RSS_START=$(bench_rss)
 C=$BASE/compute/v2.1
 P=$BASE/placement
 api() { curl -sS -f -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' "$@"; }
+upload() { curl -sS -f -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/octet-stream' "$@"; }
 
 # --- set-up: quotas, image ----------------------------------------------------------------------
 PROJECT=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"]["project"]["id"])' "$TMP/token.json")
@@ -54,7 +55,7 @@ api -X PUT -d '{"quota_set":{"instances":-1,"cores":-1,"ram":-1}}' "$C/os-quota-
 qemu-img create -q -f qcow2 "$TMP/disk.qcow2" 1G
 IMAGE=$(api -X POST -d '{"name":"bench","disk_format":"qcow2","container_format":"bare"}' "$BASE/image/v2/images" |
 	$PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-api -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$TMP/disk.qcow2" \
+upload -X PUT --data-binary @"$TMP/disk.qcow2" \
 	"$BASE/image/v2/images/$IMAGE/file" >/dev/null || die "image upload failed"
 FLAVOR=42
 # Wait until every simulated host is a placement provider.
@@ -112,7 +113,7 @@ for _ in $(seq "$REPEAT"); do
 	OS_AUTH_TYPE=token OS_TOKEN=$TOKEN OS_AUTH_URL=$BASE/identity/v3 OS_PROJECT_ID=$PROJECT \
 		openstack server list --long -f value -c ID >"$TMP/cli.out"
 	t1=$(date +%s.%N)
-	CLI_TIMES+=("$(echo "$t1 - $t0" | bc)")
+	CLI_TIMES+=("$(printf "%.2f" "$(echo "$t1 - $t0" | bc)")")
 done
 API_MED=$(printf '%s\n' "${API_TIMES[@]}" | median)
 CLI_MED=$(printf '%s\n' "${CLI_TIMES[@]}" | median)

@@ -1,6 +1,6 @@
 /* hosts.c — the host side of the API as one route family (os-services, os-hypervisors,
- * os-availability-zone, os-aggregates, os-instance-usage-audit-log and the legacy os-hosts below
- * 2.43), and what those files share: service state (up/down from the last heartbeat), availability zones of hosts, the
+ * os-availability-zone, os-aggregates and the legacy os-hosts below 2.43), and what those files
+ * share: service state (up/down from the last heartbeat), availability zones of hosts, the
  * placement mirror of aggregate membership. */
 #include "compute/hosts.h"
 #include "core/conf.h"
@@ -133,9 +133,5 @@ const struct route cmp_routes_hosts[] = {
 	{ "GET", "/v2.1/os-hosts/{id}/reboot", cmp_h_hosts_reboot, "os_compute_api:os-hosts:reboot", 0, NULL },
 	{ "GET", "/v2.1/os-hosts/{id}/shutdown", cmp_h_hosts_shutdown, "os_compute_api:os-hosts:shutdown", 0, NULL },
 	{ "GET", "/v2.1/os-hosts/{id}/startup", cmp_h_hosts_startup, "os_compute_api:os-hosts:start", 0, NULL },
-	{ "GET", "/v2.1/os-instance-usage-audit-log", cmp_h_audit_index,
-	  "os_compute_api:os-instance-usage-audit-log:list", 0, NULL },
-	{ "GET", "/v2.1/os-instance-usage-audit-log/{before}", cmp_h_audit_show,
-	  "os_compute_api:os-instance-usage-audit-log:show", 0, NULL },
 	{ NULL, NULL, NULL, NULL, 0, NULL },
 };

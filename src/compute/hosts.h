@@ -63,8 +63,5 @@ int cmp_h_hosts_update(struct http_req *r);
 int cmp_h_hosts_reboot(struct http_req *r);
 int cmp_h_hosts_shutdown(struct http_req *r);
 int cmp_h_hosts_startup(struct http_req *r);
-/* audit_log.c: os-instance-usage-audit-log */
-int cmp_h_audit_index(struct http_req *r);
-int cmp_h_audit_show(struct http_req *r);
 
 #endif

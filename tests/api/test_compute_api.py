@@ -631,19 +631,6 @@ def test_legacy_os_hosts(nova, member):
     fault(member["nova"]("GET", "/os-hosts"), 403)
 
 
-def test_instance_usage_audit_log(nova, member):
-    log = ok(nova("GET", "/os-instance-usage-audit-log"))["instance_usage_audit_logs"]
-    assert log["num_hosts"] == FAKE_HOSTS and log["num_hosts_not_run"] == FAKE_HOSTS
-    assert log["overall_status"] == f"0 of {FAKE_HOSTS} hosts done. 0 errors." and log["log"] == {}
-    one = ok(nova("GET", "/os-instance-usage-audit-log/2020-03-15 10:00:00"))["instance_usage_audit_log"]
-    assert (one["period_beginning"], one["period_ending"]) == ("2020-02-01 00:00:00", "2020-03-01 00:00:00")
-    jan = ok(nova("GET", "/os-instance-usage-audit-log/2020-01-01 00:00:00.000000"))["instance_usage_audit_log"]
-    assert (jan["period_beginning"], jan["period_ending"]) == ("2019-11-01 00:00:00", "2019-12-01 00:00:00")
-    fault(nova("GET", "/os-instance-usage-audit-log/2020-13-01 00:00:00"), 400)
-    fault(nova("GET", "/os-instance-usage-audit-log/yesterday"), 400)
-    fault(member["nova"]("GET", "/os-instance-usage-audit-log"), 403)
-
-
 # --- quotas, limits, usage ----------------------------------------------------------------------
 
 def test_quota_sets(cloud, nova, member, other):
