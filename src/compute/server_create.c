@@ -606,7 +606,7 @@ static int insert_one(struct http_req *r, struct create *c, const char *uuid, in
 		host = arena_printf(r->arena, "Server-%s", uuid);
 	else if (n > 1)
 		host = arena_printf(r->arena, "%s-%lld", host, (long long)index + 1);
-	char *specs = cmp_json_text(r, c->flavor.extra_specs ? c->flavor.extra_specs : json_object());
+	char *specs = c->flavor.extra_specs ? cmp_json_text(r, c->flavor.extra_specs) : arena_strdup(r->arena, "{}");
 	int rc = db_exec(db, "INSERT INTO cmp_instances (uuid, id, project_id, user_id, display_name, display_description,"
 			 " hostname, availability_zone, flavorid, flavor_name, vcpus, memory_mb, root_gb, ephemeral_gb, swap,"
 			 " flavor_extra_specs, image_ref, kernel_id, ramdisk_id, key_name, key_data, user_data, config_drive,"

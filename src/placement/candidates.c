@@ -147,21 +147,21 @@ static int candidate_roots(struct http_req *r, struct cand_request *q, const cha
 	for (int k = 0; k < q->ngroups; k++) {
 		struct cand_group *g = &q->groups[k];
 		for (int i = 0; i < g->nres; i++) {
-			struct plc_sql s;
-			plc_sql_init(&s, r->arena, "SELECT DISTINCT p.root_uuid FROM plc_inventories i JOIN "
+			struct sqlbuf s;
+			sqlbuf_init(&s, r->arena, "SELECT DISTINCT p.root_uuid FROM plc_inventories i JOIN "
 				     "plc_providers p ON p.uuid = i.provider_uuid WHERE i.rc = ? AND i.min_unit <= ? "
 				     "AND i.max_unit >= ? AND ? % i.step_size = 0 AND (i.total - i.reserved) * "
 				     "i.allocation_ratio >= ? + COALESCE((SELECT SUM(a.used) FROM plc_allocations a "
 				     "WHERE a.provider_uuid = i.provider_uuid AND a.rc = i.rc), 0)");
-			plc_sql_text(&s, g->res[i].rc);
+			sqlbuf_text(&s, g->res[i].rc);
 			for (int x = 0; x < 4; x++)
-				plc_sql_int(&s, g->res[i].amount);
+				sqlbuf_int(&s, g->res[i].amount);
 			if (*g->in_tree_root) {
-				plc_sql_add(&s, " AND p.root_uuid = ?");
-				plc_sql_text(&s, g->in_tree_root);
+				sqlbuf_add(&s, " AND p.root_uuid = ?");
+				sqlbuf_text(&s, g->in_tree_root);
 			}
 			struct db_rows *rows;
-			int rc = db_query_a(c, &rows, s.text, plc_sql_args(&s));
+			int rc = db_query_a(c, &rows, s.text, sqlbuf_args(&s));
 			if (rc < 0)
 				return plc_db_error(r, rc);
 			int m = db_rows_count(rows);
@@ -200,12 +200,12 @@ static int candidate_roots(struct http_req *r, struct cand_request *q, const cha
 static int load_world(struct http_req *r, const char **roots, int nroots, struct world *w)
 {
 	struct db_conn *c = plc_db(r);
-	struct plc_sql s;
-	plc_sql_init(&s, r->arena, "SELECT uuid, parent_uuid, root_uuid FROM plc_providers WHERE root_uuid IN ");
-	plc_sql_in(&s, roots, nroots);
-	plc_sql_add(&s, " ORDER BY created_at, uuid");
+	struct sqlbuf s;
+	sqlbuf_init(&s, r->arena, "SELECT uuid, parent_uuid, root_uuid FROM plc_providers WHERE root_uuid IN ");
+	sqlbuf_in(&s, roots, nroots);
+	sqlbuf_add(&s, " ORDER BY created_at, uuid");
 	struct db_rows *rows;
-	int rc = db_query_a(c, &rows, s.text, plc_sql_args(&s));
+	int rc = db_query_a(c, &rows, s.text, sqlbuf_args(&s));
 	if (rc < 0)
 		return plc_db_error(r, rc);
 	w->n = db_rows_count(rows);
@@ -237,11 +237,11 @@ static int load_world(struct http_req *r, const char **roots, int nroots, struct
 		"p.uuid = g.provider_uuid WHERE p.root_uuid IN ",
 	};
 	for (int kind = 0; kind < 3; kind++) {
-		plc_sql_init(&s, r->arena, sqls[kind]);
-		plc_sql_in(&s, roots, nroots);
-		plc_sql_add(&s, kind == 0 ? " ORDER BY i.provider_uuid, i.rc" : kind == 1
+		sqlbuf_init(&s, r->arena, sqls[kind]);
+		sqlbuf_in(&s, roots, nroots);
+		sqlbuf_add(&s, kind == 0 ? " ORDER BY i.provider_uuid, i.rc" : kind == 1
 			    ? " ORDER BY t.provider_uuid, t.trait" : " ORDER BY g.provider_uuid, g.aggregate");
-		if ((rc = db_query_a(c, &rows, s.text, plc_sql_args(&s))) < 0)
+		if ((rc = db_query_a(c, &rows, s.text, sqlbuf_args(&s))) < 0)
 			return plc_db_error(r, rc);
 		int m = db_rows_count(rows);
 		for (int i = 0, j; i < m; i = j) {       /* rows come grouped by provider */
@@ -674,11 +674,11 @@ static int list(struct http_req *r)
 	db_rows_free(rows);
 	/* the trees in creation order of their roots */
 	struct db_rows *order;
-	struct plc_sql s;
-	plc_sql_init(&s, r->arena, "SELECT uuid FROM plc_providers WHERE uuid IN ");
-	plc_sql_in(&s, roots, nroots);
-	plc_sql_add(&s, " ORDER BY created_at, uuid");
-	if ((rc = db_query_a(c, &order, s.text, plc_sql_args(&s))) < 0)
+	struct sqlbuf s;
+	sqlbuf_init(&s, r->arena, "SELECT uuid FROM plc_providers WHERE uuid IN ");
+	sqlbuf_in(&s, roots, nroots);
+	sqlbuf_add(&s, " ORDER BY created_at, uuid");
+	if ((rc = db_query_a(c, &order, s.text, sqlbuf_args(&s))) < 0)
 		return plc_db_error(r, rc);
 	struct areq *res = NULL;
 	int nres = 0, capres = 0;

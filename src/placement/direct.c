@@ -217,52 +217,52 @@ int placement_candidates(struct db_conn *c, const struct placement_query *q,
 	    q->nin_tree < 0)
 		return ERR_BADREQ;
 	struct arena *a = arena_new();
-	struct plc_sql s;
-	plc_sql_init(&s, a, "SELECT p.uuid, p.name FROM plc_providers p WHERE 1 = 1");
+	struct sqlbuf s;
+	sqlbuf_init(&s, a, "SELECT p.uuid, p.name FROM plc_providers p WHERE 1 = 1");
 	if (q->in_tree) {
 		if (!q->nin_tree) {
 			arena_free(a);
 			return 0;
 		}
-		plc_sql_add(&s, " AND p.uuid IN ");
-		plc_sql_in(&s, q->in_tree, q->nin_tree);
+		sqlbuf_add(&s, " AND p.uuid IN ");
+		sqlbuf_in(&s, q->in_tree, q->nin_tree);
 	}
 	for (int i = 0; i < q->nres; i++) {
 		if (!q->res[i].rc || q->res[i].amount <= 0)
 			continue;
-		plc_sql_add(&s, " AND EXISTS (SELECT 1 FROM plc_inventories i WHERE i.provider_uuid = p.uuid"
+		sqlbuf_add(&s, " AND EXISTS (SELECT 1 FROM plc_inventories i WHERE i.provider_uuid = p.uuid"
 			    " AND i.rc = ? AND i.min_unit <= ? AND i.max_unit >= ? AND ? % i.step_size = 0"
 			    " AND (i.total - i.reserved) * i.allocation_ratio >= ? + COALESCE((SELECT"
 			    " SUM(x.used) FROM plc_allocations x WHERE x.provider_uuid = i.provider_uuid"
 			    " AND x.rc = i.rc), 0))");
-		plc_sql_text(&s, q->res[i].rc);
+		sqlbuf_text(&s, q->res[i].rc);
 		for (int k = 0; k < 4; k++)
-			plc_sql_int(&s, q->res[i].amount);
+			sqlbuf_int(&s, q->res[i].amount);
 	}
 	for (int i = 0; i < q->nrequired; i++) {
-		plc_sql_add(&s, " AND EXISTS (SELECT 1 FROM plc_provider_traits t WHERE t.provider_uuid = "
+		sqlbuf_add(&s, " AND EXISTS (SELECT 1 FROM plc_provider_traits t WHERE t.provider_uuid = "
 			    "p.uuid AND t.trait = ?)");
-		plc_sql_text(&s, q->required[i]);
+		sqlbuf_text(&s, q->required[i]);
 	}
 	if (q->nforbidden) {
-		plc_sql_add(&s, " AND NOT EXISTS (SELECT 1 FROM plc_provider_traits t WHERE t.provider_uuid = "
+		sqlbuf_add(&s, " AND NOT EXISTS (SELECT 1 FROM plc_provider_traits t WHERE t.provider_uuid = "
 			    "p.uuid AND t.trait IN ");
-		plc_sql_in(&s, q->forbidden, q->nforbidden);
-		plc_sql_add(&s, ")");
+		sqlbuf_in(&s, q->forbidden, q->nforbidden);
+		sqlbuf_add(&s, ")");
 	}
 	if (q->member_of && q->nmember_of) {
-		plc_sql_add(&s, " AND EXISTS (SELECT 1 FROM plc_provider_aggregates g WHERE g.provider_uuid = "
+		sqlbuf_add(&s, " AND EXISTS (SELECT 1 FROM plc_provider_aggregates g WHERE g.provider_uuid = "
 			    "p.uuid AND g.aggregate IN ");
-		plc_sql_in(&s, q->member_of, q->nmember_of);
-		plc_sql_add(&s, ")");
+		sqlbuf_in(&s, q->member_of, q->nmember_of);
+		sqlbuf_add(&s, ")");
 	}
-	plc_sql_add(&s, " ORDER BY p.created_at, p.uuid");
+	sqlbuf_add(&s, " ORDER BY p.created_at, p.uuid");
 	if (q->limit > 0) {
-		plc_sql_add(&s, " LIMIT ?");
-		plc_sql_int(&s, q->limit);
+		sqlbuf_add(&s, " LIMIT ?");
+		sqlbuf_int(&s, q->limit);
 	}
 	struct db_rows *rows;
-	int rc = db_query_a(c, &rows, s.text, plc_sql_args(&s));
+	int rc = db_query_a(c, &rows, s.text, sqlbuf_args(&s));
 	if (rc < 0) {
 		arena_free(a);
 		return rc;
@@ -278,13 +278,13 @@ int placement_candidates(struct db_conn *c, const struct placement_query *q,
 		const char **ids = arena_alloc(a, (size_t)count * sizeof *ids);
 		for (int i = 0; i < count; i++)
 			ids[i] = cands[i].uuid;
-		struct plc_sql u;
-		plc_sql_init(&u, a, "SELECT i.provider_uuid, i.rc, i.total, i.reserved, i.allocation_ratio, "
+		struct sqlbuf u;
+		sqlbuf_init(&u, a, "SELECT i.provider_uuid, i.rc, i.total, i.reserved, i.allocation_ratio, "
 			     "COALESCE((SELECT SUM(x.used) FROM plc_allocations x WHERE x.provider_uuid = "
 			     "i.provider_uuid AND x.rc = i.rc), 0) FROM plc_inventories i WHERE i.rc IN "
 			     "('VCPU', 'MEMORY_MB', 'DISK_GB') AND i.provider_uuid IN ");
-		plc_sql_in(&u, ids, count);
-		rc = db_query_a(c, &rows, u.text, plc_sql_args(&u));
+		sqlbuf_in(&u, ids, count);
+		rc = db_query_a(c, &rows, u.text, sqlbuf_args(&u));
 		if (rc < 0) {
 			free(cands);
 			arena_free(a);

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/microversion.h"
 #include "core/router.h"
+#include "core/sqlbuf.h"
 #include "core/util.h"
 #include "placement/placement.h"
 
@@ -109,23 +110,6 @@ int plc_v_string(struct http_req *r, const json_t *obj, const char *key, size_t 
 const char *plc_json_type(const json_t *v);
 /* jsonschema's repr of a JSON value (strings quoted with ''), into the arena. */
 const char *plc_repr(struct http_req *r, const json_t *v);
-
-/* --- sqlbuf.c: SQL text and arguments built piece by piece in the request's arena --- */
-struct plc_sql {
-	struct arena *a;
-	char *text;
-	size_t len, cap;
-	struct db_arg *args;
-	int nargs, acap;
-};
-void plc_sql_init(struct plc_sql *q, struct arena *a, const char *start);
-void plc_sql_add(struct plc_sql *q, const char *text);
-void plc_sql_text(struct plc_sql *q, const char *s);      /* one text argument */
-void plc_sql_int(struct plc_sql *q, int64_t v);           /* one integer argument */
-/* "(?, ?, ...)" for n text arguments. */
-void plc_sql_in(struct plc_sql *q, const char *const *vals, int n);
-/* The arguments, DB_END-terminated. */
-const struct db_arg *plc_sql_args(struct plc_sql *q);
 
 /* --- names.c (pure rules) --- */
 /* [A-Z0-9_]+ (resource classes, trait names, consumer types). */

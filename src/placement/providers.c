@@ -456,16 +456,16 @@ static int collect(void *ctx, const char *name, const char *value)
 }
 
 /* Appends "AND [NOT] EXISTS (SELECT 1 FROM table WHERE provider_uuid = p.uuid AND col IN (...))". */
-static void exists_in(struct plc_sql *q, bool not, const char *table, const char *col,
+static void exists_in(struct sqlbuf *q, bool not, const char *table, const char *col,
 		      const char *const *vals, int n)
 {
-	plc_sql_add(q, not ? " AND NOT EXISTS (SELECT 1 FROM " : " AND EXISTS (SELECT 1 FROM ");
-	plc_sql_add(q, table);
-	plc_sql_add(q, " x WHERE x.provider_uuid = p.uuid AND x.");
-	plc_sql_add(q, col);
-	plc_sql_add(q, " IN ");
-	plc_sql_in(q, vals, n);
-	plc_sql_add(q, ")");
+	sqlbuf_add(q, not ? " AND NOT EXISTS (SELECT 1 FROM " : " AND EXISTS (SELECT 1 FROM ");
+	sqlbuf_add(q, table);
+	sqlbuf_add(q, " x WHERE x.provider_uuid = p.uuid AND x.");
+	sqlbuf_add(q, col);
+	sqlbuf_add(q, " IN ");
+	sqlbuf_in(q, vals, n);
+	sqlbuf_add(q, ")");
 }
 
 static int list(struct http_req *r)
@@ -522,22 +522,22 @@ static int list(struct http_req *r)
 			return plc_error(r, ERR_BADREQ, NULL, "Invalid resource class in resources parameter: "
 					 "No such resource class %s.", amounts[i].rc);
 
-	struct plc_sql q;
-	plc_sql_init(&q, r->arena, "SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root_uuid, "
+	struct sqlbuf q;
+	sqlbuf_init(&q, r->arena, "SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root_uuid, "
 		     "p.created_at, p.updated_at FROM plc_providers p WHERE 1 = 1");
 	if (name) {
-		plc_sql_add(&q, " AND p.name = ?");
-		plc_sql_text(&q, name);
+		sqlbuf_add(&q, " AND p.name = ?");
+		sqlbuf_text(&q, name);
 	}
 	if (uuid) {
-		plc_sql_add(&q, " AND p.uuid = ?");
-		plc_sql_text(&q, uuid);
+		sqlbuf_add(&q, " AND p.uuid = ?");
+		sqlbuf_text(&q, uuid);
 	}
 	if (in_tree) {
 		char d[37];
 		plc_uuid_like(in_tree, d);
-		plc_sql_add(&q, " AND p.root_uuid = (SELECT t.root_uuid FROM plc_providers t WHERE t.uuid = ?)");
-		plc_sql_text(&q, arena_strdup(r->arena, d));
+		sqlbuf_add(&q, " AND p.root_uuid = (SELECT t.root_uuid FROM plc_providers t WHERE t.uuid = ?)");
+		sqlbuf_text(&q, arena_strdup(r->arena, d));
 	}
 	for (int s = 0; s < traits->nsets; s++)
 		exists_in(&q, false, "plc_provider_traits", "trait", traits->req + traits->set_start[s],
@@ -550,20 +550,20 @@ static int list(struct http_req *r)
 	if (aggs->nforbidden)
 		exists_in(&q, true, "plc_provider_aggregates", "aggregate", aggs->forbidden, aggs->nforbidden);
 	for (int i = 0; i < namounts; i++) {
-		plc_sql_add(&q, " AND EXISTS (SELECT 1 FROM plc_inventories i WHERE i.provider_uuid = p.uuid"
+		sqlbuf_add(&q, " AND EXISTS (SELECT 1 FROM plc_inventories i WHERE i.provider_uuid = p.uuid"
 			    " AND i.rc = ? AND i.min_unit <= ? AND i.max_unit >= ? AND MOD(?, i.step_size) = 0"
 			    " AND (i.total - i.reserved) * i.allocation_ratio >= ? + COALESCE((SELECT"
 			    " SUM(a.used) FROM plc_allocations a WHERE a.provider_uuid = i.provider_uuid"
 			    " AND a.rc = i.rc), 0))");
-		plc_sql_text(&q, amounts[i].rc);
-		plc_sql_int(&q, amounts[i].amount);
-		plc_sql_int(&q, amounts[i].amount);
-		plc_sql_int(&q, amounts[i].amount);
-		plc_sql_int(&q, amounts[i].amount);
+		sqlbuf_text(&q, amounts[i].rc);
+		sqlbuf_int(&q, amounts[i].amount);
+		sqlbuf_int(&q, amounts[i].amount);
+		sqlbuf_int(&q, amounts[i].amount);
+		sqlbuf_int(&q, amounts[i].amount);
 	}
-	plc_sql_add(&q, " ORDER BY p.created_at, p.uuid");
+	sqlbuf_add(&q, " ORDER BY p.created_at, p.uuid");
 	struct db_rows *rows;
-	int rc = db_query_a(c, &rows, q.text, plc_sql_args(&q));
+	int rc = db_query_a(c, &rows, q.text, sqlbuf_args(&q));
 	if (rc < 0)
 		return plc_db_error(r, rc);
 	json_t *arr = json_array();

@@ -61,19 +61,19 @@ static int check_len(struct http_req *r, const char *v)
 }
 
 /* The user and consumer type conditions of a usage query (after "WHERE c.project_id = ?"). */
-static void add_filters(struct plc_sql *s, const struct usage_q *q)
+static void add_filters(struct sqlbuf *s, const struct usage_q *q)
 {
-	plc_sql_text(s, q->project_id);
+	sqlbuf_text(s, q->project_id);
 	if (q->user_id) {
-		plc_sql_add(s, " AND c.user_id = ?");
-		plc_sql_text(s, q->user_id);
+		sqlbuf_add(s, " AND c.user_id = ?");
+		sqlbuf_text(s, q->user_id);
 	}
 	const char *ct = q->consumer_type;
 	if (ct && !strcmp(ct, "unknown")) {
-		plc_sql_add(s, " AND c.consumer_type IS NULL");
+		sqlbuf_add(s, " AND c.consumer_type IS NULL");
 	} else if (ct && strcmp(ct, "all")) {
-		plc_sql_add(s, " AND c.consumer_type = ?");
-		plc_sql_text(s, ct);
+		sqlbuf_add(s, " AND c.consumer_type = ?");
+		sqlbuf_text(s, ct);
 	}
 }
 
@@ -104,18 +104,18 @@ static int total_usages(struct http_req *r)
 				 "match '^[A-Z0-9_]+$|^all|^unknown$'", q.consumer_type);
 	const char *ct = q.consumer_type;
 	bool grouped = q.v38 && !(ct && !strcmp(ct, "all"));
-	struct plc_sql s;
-	plc_sql_init(&s, r->arena, grouped
+	struct sqlbuf s;
+	sqlbuf_init(&s, r->arena, grouped
 		     ? "SELECT a.rc, SUM(a.used), COALESCE(c.consumer_type, '') FROM plc_allocations a "
 		       "JOIN plc_consumers c ON c.uuid = a.consumer_uuid WHERE c.project_id = ?"
 		     : "SELECT a.rc, SUM(a.used), '' FROM plc_allocations a "
 		       "JOIN plc_consumers c ON c.uuid = a.consumer_uuid WHERE c.project_id = ?");
 	add_filters(&s, &q);
-	plc_sql_add(&s, grouped ? " GROUP BY a.rc, COALESCE(c.consumer_type, '') ORDER BY 3, 1"
+	sqlbuf_add(&s, grouped ? " GROUP BY a.rc, COALESCE(c.consumer_type, '') ORDER BY 3, 1"
 				: " GROUP BY a.rc ORDER BY 1");
 	struct db_conn *c = plc_db(r);
 	struct db_rows *rows;
-	rc = db_query_a(c, &rows, s.text, plc_sql_args(&s));
+	rc = db_query_a(c, &rows, s.text, sqlbuf_args(&s));
 	if (rc < 0)
 		return plc_db_error(r, rc);
 	json_t *usages = json_object();
@@ -126,16 +126,16 @@ static int total_usages(struct http_req *r)
 		return plc_reply(r, 200, json_pack("{s:o}", "usages", usages), 0);
 	}
 	/* consumer counts per type (distinct consumers across classes) */
-	struct plc_sql cs;
-	plc_sql_init(&cs, r->arena, grouped
+	struct sqlbuf cs;
+	sqlbuf_init(&cs, r->arena, grouped
 		     ? "SELECT COALESCE(c.consumer_type, ''), COUNT(DISTINCT a.consumer_uuid) FROM "
 		       "plc_allocations a JOIN plc_consumers c ON c.uuid = a.consumer_uuid WHERE c.project_id = ?"
 		     : "SELECT '', COUNT(DISTINCT a.consumer_uuid) FROM plc_allocations a JOIN plc_consumers c "
 		       "ON c.uuid = a.consumer_uuid WHERE c.project_id = ?");
 	add_filters(&cs, &q);
-	plc_sql_add(&cs, grouped ? " GROUP BY COALESCE(c.consumer_type, '')" : "");
+	sqlbuf_add(&cs, grouped ? " GROUP BY COALESCE(c.consumer_type, '')" : "");
 	struct db_rows *counts;
-	if ((rc = db_query_a(c, &counts, cs.text, plc_sql_args(&cs))) < 0) {
+	if ((rc = db_query_a(c, &counts, cs.text, sqlbuf_args(&cs))) < 0) {
 		db_rows_free(rows);
 		return plc_db_error(r, rc);
 	}

@@ -21,99 +21,16 @@
 #include "core/err.h"
 #include "core/util.h"
 
-enum kind { SQLITE, POSTGRES };
-static const enum kind on_sqlite = SQLITE, on_postgres = POSTGRES;
-
-struct fx {
-	enum kind kind;
-	bool skipped;                 /* PostgreSQL without MONOSTACK_TEST_DB */
-	char dir[64];                 /* SQLite: the temporary directory */
-	char schema[48];              /* PostgreSQL: the test's schema */
-	char url[1024];
-	struct db *db;
-};
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-/* Runs one statement on a throwaway connection to the server itself (schema admin). */
-static int pg_admin(const char *base, const char *sql)
-{
-	struct db *db;
-	char err[512];
-	if (db_open(base, 1, &db, err, sizeof err)) {
-		fprintf(stderr, "test_db: %s\n", err);
-		return -1;
-	}
-	struct db_conn *c = db_get(db);
-	int rc = db_exec_script(c, sql);
-	if (rc < 0)
-		fprintf(stderr, "test_db: %s: %s\n", sql, db_errmsg(c));
-	db_put(c);
-	db_close(db);
-	return rc < 0 ? -1 : 0;
-}
+#include "../dbfx.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	f->kind = *(const enum kind *)*state;
-	*state = f;
-	if (f->kind == SQLITE) {
-		snprintf(f->dir, sizeof f->dir, "/tmp/monostack-test-db-XXXXXX");
-		if (!mkdtemp(f->dir))
-			return -1;
-		snprintf(f->url, sizeof f->url, "sqlite://%s/test.db", f->dir);
-	} else {
-		const char *base = getenv("MONOSTACK_TEST_DB");
-		if (!base || !*base) {
-			f->skipped = true;
-			return 0;
-		}
-		char hex[33];
-		uuid_hex(hex);
-		snprintf(f->schema, sizeof f->schema, "unit_%.16s", hex);
-		char sql[128];
-		snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
-		if (pg_admin(base, sql))
-			return -1;
-		snprintf(f->url, sizeof f->url, "%s%coptions=-c%%20search_path%%3D%s", base,
-			 strchr(base, '?') ? '&' : '?', f->schema);
-	}
-	char err[512];
-	if (db_open(f->url, 4, &f->db, err, sizeof err)) {
-		fprintf(stderr, "test_db: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return dbfx_setup(state, "test_db", "db", 4, NULL);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	int rc = 0;
-	db_close(f->db);
-	if (f->kind == SQLITE) {
-		rc = nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	} else if (!f->skipped) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
-		rc = pg_admin(getenv("MONOSTACK_TEST_DB"), sql);
-	}
-	free(f);
-	return rc;
-}
-
-/* The fixture of a test; skips the test when its engine is not available. */
-static struct fx *fx(void **state)
-{
-	struct fx *f = *state;
-	if (f->skipped)
-		skip();
-	return f;
+	return dbfx_teardown(state);
 }
 
 static void must_script(struct db_conn *c, const char *sql)
