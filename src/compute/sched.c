@@ -26,13 +26,105 @@ struct cmp_sched {
 	bool kicked, stop, started;
 };
 
+/* Placement's candidates for one kind of request, kept for the rest of a pass: each claim the
+ * pass makes is added to the copy's usage, so a multi-create or a burst of boots asks placement
+ * once instead of once per instance. The copy can only be too pessimistic (a claim rolled back,
+ * a delete meanwhile); when nothing fits in it, placement is asked again before giving up. */
+struct cand_cache {
+	char *key;
+	struct placement_candidate *c;
+	int n;
+};
+
+#define CAND_CACHE_MAX 8
+
 struct hosts {
 	struct arena *a;
 	struct sched_host *h;
 	int n;
 	struct sched_meta *m;
 	int nm;
+	struct cand_cache cache[CAND_CACHE_MAX];
+	int ncache;
 };
+
+static void cache_free(struct hosts *hs)
+{
+	for (int i = 0; i < hs->ncache; i++)
+		free(hs->cache[i].c);
+	hs->ncache = 0;
+}
+
+/* The cache key of a request: its amounts and traits. */
+static const char *request_key(struct arena *a, const struct sched_request *q)
+{
+	const char *k = "";
+	for (int i = 0; i < q->nres; i++)
+		k = arena_printf(a, "%s%s=%lld,", k, q->res[i].rc, (long long)q->res[i].amount);
+	for (int i = 0; i < q->nrequired; i++)
+		k = arena_printf(a, "%s+%s", k, q->required[i]);
+	for (int i = 0; i < q->nforbidden; i++)
+		k = arena_printf(a, "%s!%s", k, q->forbidden[i]);
+	return k;
+}
+
+/* The candidates for pq under key: the pass's copy, or (fresh, or none yet) placement's answer. */
+static int candidates(struct db_conn *c, struct hosts *hs, const char *key, const struct placement_query *pq,
+		      bool fresh, struct cand_cache **out)
+{
+	struct cand_cache *cc = NULL;
+	for (int i = 0; i < hs->ncache && !cc; i++)
+		if (!strcmp(hs->cache[i].key, key))
+			cc = &hs->cache[i];
+	if (cc && !fresh) {
+		*out = cc;
+		return 0;
+	}
+	struct placement_candidate *cands = NULL;
+	int n = 0;
+	int rc = placement_candidates(c, pq, &cands, &n);
+	if (rc < 0)
+		return rc;
+	if (!cc) {
+		if (hs->ncache == CAND_CACHE_MAX) {      /* full: start over */
+			cache_free(hs);
+		}
+		cc = &hs->cache[hs->ncache++];
+		cc->key = arena_strdup(hs->a, key);
+	} else {
+		free(cc->c);
+	}
+	cc->c = cands;
+	cc->n = n;
+	*out = cc;
+	return 0;
+}
+
+/* Index of a standard class in placement_candidate's capacity/used, or -1. */
+static int class_index(const char *rc)
+{
+	return !strcmp(rc, "VCPU") ? 0 : !strcmp(rc, "MEMORY_MB") ? 1 : !strcmp(rc, "DISK_GB") ? 2 : -1;
+}
+
+/* Whether the candidate still has room for q as far as the pass's copy knows. */
+static bool still_fits(const struct placement_candidate *c, const struct sched_request *q)
+{
+	for (int i = 0; i < q->nres; i++) {
+		int k = class_index(q->res[i].rc);
+		if (k >= 0 && c->capacity[k] - c->used[k] < q->res[i].amount)
+			return false;
+	}
+	return true;
+}
+
+static void add_usage(struct placement_candidate *c, const struct sched_request *q)
+{
+	for (int i = 0; i < q->nres; i++) {
+		int k = class_index(q->res[i].rc);
+		if (k >= 0)
+			c->used[k] += q->res[i].amount;
+	}
+}
 
 struct group {
 	const char *policy;
@@ -192,23 +284,19 @@ static int place(struct db_conn *c, struct arena *a, struct hosts *hs, struct pe
 		.required = q->required, .nrequired = q->nrequired,
 		.forbidden = q->forbidden, .nforbidden = q->nforbidden,
 	};
-	struct placement_candidate *cands = NULL;
-	int n = 0;
-	int rc = placement_candidates(c, &pq, &cands, &n);
+	const char *key = request_key(a, q);
+	struct cand_cache *cc;
+	int rc = candidates(c, hs, key, &pq, false, &cc);
 	if (rc < 0)
 		return rc;
 	struct group g;
-	if ((rc = load_group(c, a, json_string_value(json_object_get(p->spec, "group")), p->uuid, &g)) < 0) {
-		free(cands);
+	if ((rc = load_group(c, a, json_string_value(json_object_get(p->spec, "group")), p->uuid, &g)) < 0)
 		return rc;
-	}
 	const char **same = NULL, **diff = NULL;
 	int nsame = 0, ndiff = 0;
 	json_t *sh = json_object_get(p->spec, "same_host"), *dh = json_object_get(p->spec, "different_host");
-	if ((sh && (rc = hint_hosts(c, a, sh, &same, &nsame)) < 0) || (dh && (rc = hint_hosts(c, a, dh, &diff, &ndiff)) < 0)) {
-		free(cands);
+	if ((sh && (rc = hint_hosts(c, a, sh, &same, &nsame)) < 0) || (dh && (rc = hint_hosts(c, a, dh, &diff, &ndiff)) < 0))
 		return rc;
-	}
 	const char **diff_all = diff;
 	if (p->exclude_host) {
 		diff_all = arena_alloc(a, sizeof *diff_all * ((size_t)ndiff + 1));
@@ -227,13 +315,26 @@ static int place(struct db_conn *c, struct arena *a, struct hosts *hs, struct pe
 		.group_policy = g.policy, .max_per_host = g.max_per_host, .group_hosts = g.hosts, .ngroup = g.nhosts,
 		.pack = !strcmp(conf_str("compute", "weigher"), "pack"),
 	};
-	struct scored *ok = calloc((size_t)n + 1, sizeof *ok);
-	int nok = 0;
-	for (int i = 0; i < n; i++) {
-		struct sched_host *h = find_host(hs, cands[i].uuid);
-		double score;
-		if (h && sched_weigh(h, &cands[i], &w, &score))
-			ok[nok++] = (struct scored){ &cands[i], h, score };
+	struct scored *ok = NULL;
+	int n, nok;
+	for (bool fresh = false;; fresh = true) {
+		struct placement_candidate *cands = cc->c;
+		n = cc->n;
+		nok = 0;
+		free(ok);
+		ok = xcalloc((size_t)n + 1, sizeof *ok);
+		for (int i = 0; i < n; i++) {
+			struct sched_host *h = find_host(hs, cands[i].uuid);
+			double score;
+			if (h && still_fits(&cands[i], q) && sched_weigh(h, &cands[i], &w, &score))
+				ok[nok++] = (struct scored){ &cands[i], h, score };
+		}
+		if (nok || fresh)
+			break;
+		if ((rc = candidates(c, hs, key, &pq, true, &cc)) < 0) {   /* the copy may be stale */
+			free(ok);
+			return rc;
+		}
 	}
 	qsort(ok, (size_t)nok, sizeof *ok, by_score);
 	rc = ERR_NOTFOUND;
@@ -247,6 +348,7 @@ static int place(struct db_conn *c, struct arena *a, struct hosts *hs, struct pe
 		int crc = placement_claim(c, p->uuid, p->project_id, p->user_id, ok[i].c->uuid, q->res, q->nres, err, sizeof err);
 		if (crc == 0) {
 			*chosen = ok[i].h;
+			add_usage(ok[i].c, q);
 			rc = 0;
 			break;
 		}
@@ -258,7 +360,6 @@ static int place(struct db_conn *c, struct arena *a, struct hosts *hs, struct pe
 		snprintf(why, whylen, "claims raced with other builds");
 	}
 	free(ok);
-	free(cands);
 	return rc;
 }
 
@@ -497,6 +598,7 @@ static bool pass(struct cmp_sched *s)
 		} else {
 			log_error("scheduler: loading hosts: %s", db_errmsg(c));
 		}
+		cache_free(&hs);
 		arena_free(hs.a);
 	} else if (rc < 0) {
 		log_error("scheduler: %s", db_errmsg(c));
