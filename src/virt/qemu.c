@@ -33,6 +33,31 @@ void qemu_path(const struct qemu_driver *d, const char *uuid, const char *file, 
 		snprintf(buf, PATH_MAX, "%s/%s", d->state_dir, uuid);
 }
 
+void qemu_qmp_path(const struct qemu_driver *d, const char *uuid, char *buf)
+{
+	if (d->sock_dir[0])
+		snprintf(buf, PATH_MAX, "%s/%s.sock", d->sock_dir, uuid);
+	else
+		qemu_path(d, uuid, QEMU_F_QMP, buf);
+}
+
+/* A private directory for QMP sockets with a short path (/tmp/monostack-qmp-UID): made 0700,
+ * and refused unless it is a real directory of ours that nobody else may write. */
+static int short_sock_dir(struct qemu_driver *d, char *err, size_t errlen)
+{
+	snprintf(d->sock_dir, sizeof d->sock_dir, "/tmp/monostack-qmp-%u", (unsigned)getuid());
+	struct stat st;
+	if (mkdir(d->sock_dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", d->sock_dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(d->sock_dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+		snprintf(err, errlen, "%s is not a private directory of this user", d->sock_dir);
+		return -1;
+	}
+	return 0;
+}
+
 int qemu_lock(const struct qemu_driver *d, const char *uuid)
 {
 	char path[PATH_MAX];
@@ -191,6 +216,10 @@ static int q_destroy(struct virt_driver *vd, const char *uuid)
 		return 0;                         /* unknown: nothing to do */
 	qemu_kill(d, uuid);
 	char dir[PATH_MAX];
+	if (d->sock_dir[0]) {
+		qemu_qmp_path(d, uuid, dir);
+		unlink(dir);
+	}
 	qemu_path(d, uuid, NULL, dir);
 	int rc = remove_tree(dir);
 	close(lfd);
@@ -337,11 +366,12 @@ struct virt_driver *virt_qemu_new(const char *state_dir, char *err, size_t errle
 		snprintf(err, errlen, "qemu state dir %s: %s", state_dir ? state_dir : "(none)", strerror(errno));
 		goto fail;
 	}
-	if (strlen(d->state_dir) > QEMU_STATE_DIR_MAX || strpbrk(d->state_dir, ",\n\r\t")) {
-		snprintf(err, errlen, "qemu state dir %s: must be at most %d characters without commas (QMP socket "
-			 "paths are limited)", d->state_dir, QEMU_STATE_DIR_MAX);
+	if (strpbrk(d->state_dir, ",\n\r\t")) {
+		snprintf(err, errlen, "qemu state dir %s: must not contain commas (QEMU option syntax)", d->state_dir);
 		goto fail;
 	}
+	if (strlen(d->state_dir) > QEMU_STATE_DIR_MAX && short_sock_dir(d, err, errlen))
+		goto fail;
 	if (qemu_which("qemu-system-x86_64", d->qemu_bin)) {
 		snprintf(err, errlen, "qemu-system-x86_64 not found (Debian package qemu-system-x86)");
 		goto fail;

@@ -13,7 +13,7 @@
 
 #include "virt/virt.h"
 
-#define QEMU_STATE_DIR_MAX 60            /* so that <dir>/<uuid>/qmp.sock fits sun_path */
+#define QEMU_STATE_DIR_MAX 60            /* beyond this, <dir>/<uuid>/qmp.sock may not fit sun_path */
 #define QEMU_STOP_TIMEOUT_S 10
 #define QEMU_QMP_TIMEOUT_MS 5000
 
@@ -30,6 +30,7 @@
 struct qemu_driver {
 	struct virt_driver base;
 	char state_dir[PATH_MAX];
+	char sock_dir[108];              /* QMP sockets when state_dir is too long for them, else "" */
 	char qemu_bin[PATH_MAX], img_bin[PATH_MAX];
 	int stop_timeout_s;
 	int64_t version;                 /* 7002022 for 7.2.22 */
@@ -39,6 +40,9 @@ struct qemu_driver {
 
 /* state_dir/<uuid>[/file] into buf (PATH_MAX). */
 void qemu_path(const struct qemu_driver *d, const char *uuid, const char *file, char *buf);
+/* The guest's QMP socket (state_dir/<uuid>/qmp.sock, or sock_dir/<uuid>.sock for a long
+ * state_dir) into buf (PATH_MAX). */
+void qemu_qmp_path(const struct qemu_driver *d, const char *uuid, char *buf);
 /* Takes the instance's lock (an flock on its lock file); the fd to close, or -1 when the
  * instance directory does not exist. */
 int qemu_lock(const struct qemu_driver *d, const char *uuid);

@@ -68,7 +68,7 @@ static int suspend(struct qemu_driver *d, const char *uuid, char *err, size_t er
 	char part[PATH_MAX], save[PATH_MAX], sock[PATH_MAX];
 	qemu_path(d, uuid, QEMU_F_SAVE ".part", part);
 	qemu_path(d, uuid, QEMU_F_SAVE, save);
-	qemu_path(d, uuid, QEMU_F_QMP, sock);
+	qemu_qmp_path(d, uuid, sock);
 	int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", part, strerror(errno));

@@ -214,7 +214,7 @@ int qmp_call(const struct qemu_driver *d, const char *uuid, const char *cmd, jso
 	     char *err, size_t errlen)
 {
 	char sock[PATH_MAX];
-	qemu_path(d, uuid, QEMU_F_QMP, sock);
+	qemu_qmp_path(d, uuid, sock);
 	struct qmp *q;
 	if (qmp_open(sock, QEMU_QMP_TIMEOUT_MS, &q, err, errlen)) {
 		json_decref(args);

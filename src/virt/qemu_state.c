@@ -160,7 +160,7 @@ int qemu_prepare(struct qemu_driver *d, const struct virt_spec *spec, json_t **o
 	push(argv, "-serial");
 	push(argv, "chardev:serial0");
 	push(argv, "-qmp");
-	qemu_path(d, spec->uuid, QEMU_F_QMP, path);
+	qemu_qmp_path(d, spec->uuid, path);
 	push(argv, "unix:%s,server=on,wait=off", path);
 	push(argv, "-pidfile");
 	qemu_path(d, spec->uuid, QEMU_F_PID, path);
@@ -333,7 +333,7 @@ int qemu_launch(struct qemu_driver *d, const char *uuid, int incoming_fd, char *
 	char path[PATH_MAX], dir[PATH_MAX];
 	qemu_path(d, uuid, QEMU_F_PID, path);
 	unlink(path);
-	qemu_path(d, uuid, QEMU_F_QMP, path);
+	qemu_qmp_path(d, uuid, path);
 	unlink(path);
 	rotate_console(d, uuid);
 	qemu_path(d, uuid, NULL, dir);
