@@ -9,8 +9,9 @@
 #              (GET every 10 ms) -> boots/s, p50, p99
 #   fill       multi-create (min_count = max_count = 500 per POST) up to BENCH_LIST_SERVERS
 #              servers, waiting until none is BUILD
-#   list       `openstack server list --long` wall time (CLI start-up included), and the API
-#              alone: GET /servers/detail following every next link, BENCH_REPEAT times (median)
+#   list       `openstack server list --long --limit -1` wall time (every page; CLI start-up
+#              included), and the API alone: GET /servers/detail following every next link (pages
+#              of 1,000, Nova's max_limit), BENCH_REPEAT times (median)
 #   candidates wrk (2 threads, 8 connections, 5 s) on GET /placement/allocation_candidates
 #              ?resources=VCPU:1,MEMORY_MB:128,DISK_GB:1&limit=1000 (placement 1.36)
 # and prints a Markdown table, the server's RSS, and the commands.
@@ -85,7 +86,6 @@ for _ in $(seq 1200); do
 	(( building == 0 )) && break
 	sleep 0.5
 done
-TOTAL=$(api "$C/servers/detail" -G --data-urlencode "limit=1000000" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["servers"]))' || echo "?")
 
 # --- list -------------------------------------------------------------------------------------------
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -111,10 +111,11 @@ for _ in $(seq "$REPEAT"); do
 	API_TIMES+=("$t")
 	t0=$(date +%s.%N)
 	OS_AUTH_TYPE=token OS_TOKEN=$TOKEN OS_AUTH_URL=$BASE/identity/v3 OS_PROJECT_ID=$PROJECT \
-		openstack server list --long -f value -c ID >"$TMP/cli.out"
+		openstack server list --long --limit -1 -f value -c ID >"$TMP/cli.out"
 	t1=$(date +%s.%N)
 	CLI_TIMES+=("$(printf "%.2f" "$(echo "$t1 - $t0" | bc)")")
 done
+TOTAL=$n
 API_MED=$(printf '%s\n' "${API_TIMES[@]}" | median)
 CLI_MED=$(printf '%s\n' "${CLI_TIMES[@]}" | median)
 CLI_ROWS=$(wc -l <"$TMP/cli.out")
@@ -136,7 +137,7 @@ cat <<EOF2
 | POST→ACTIVE | p50 $(field p50_ms "$BOOT_OUT") ms, p99 $(field p99_ms "$BOOT_OUT") ms, max $(field max_ms "$BOOT_OUT") ms |
 | servers in the list | $TOTAL |
 | GET /servers/detail, all pages | median $API_MED s of $REPEAT |
-| \`openstack server list --long\` | median $CLI_MED s of $REPEAT ($CLI_ROWS rows, CLI start-up included) |
+| \`openstack server list --long --limit -1\` | median $CLI_MED s of $REPEAT ($CLI_ROWS rows, CLI start-up included) |
 | allocation candidates (limit 1000) | $AC_RPS req/s, p50 $AC_P50, p99 $AC_P99 |
 
 - server RSS after start: $RSS_START; at the end: $RSS_END
@@ -145,7 +146,7 @@ Commands:
 \`\`\`
 ${SERVER_CMD[*]//$PASSWORD/\$ADMIN_PASSWORD}   # with $(tr '\n' ' ' <"$TMP/bench.conf")
 bench/compute/boot.py $C \$TOKEN IMAGE $FLAVOR $BOOTS $CONC
-openstack server list --long
+openstack server list --long --limit -1
 wrk -t2 -c8 -d5s --latency -H "X-Auth-Token: \$TOKEN" -H 'OpenStack-API-Version: placement 1.36' '$AC_URL'
 \`\`\`
 EOF2
