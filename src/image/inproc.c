@@ -178,13 +178,6 @@ int image_create_queued(struct image_svc *svc, const char *owner, const char *na
 	return ret;
 }
 
-static void hex(const unsigned char *d, unsigned n, char *out)
-{
-	for (unsigned i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-	out[2 * n] = 0;
-}
-
 /* Copies path into a new writer of the default store, hashing and probing on the way. */
 static int store_file(struct image_svc *svc, const char *id, const char *path, const char *disk_format,
 		      char loc[IMG_LOC_MAX], int64_t *size, int64_t *vsize, char md5[33], char sha[129],
@@ -239,9 +232,9 @@ static int store_file(struct image_svc *svc, const char *id, const char *path, c
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned dl;
 	EVP_DigestFinal_ex(m, d, &dl);
-	hex(d, dl, md5);
+	hex_encode(d, dl, md5);
 	EVP_DigestFinal_ex(s, d, &dl);
-	hex(d, dl, sha);
+	hex_encode(d, dl, sha);
 	EVP_MD_CTX_free(m);
 	EVP_MD_CTX_free(s);
 	*vsize = img_probe_virtual_size(probe);
